@@ -1,1 +1,1 @@
-"""central"""
+"""The central order service: MQTT ingest, storage, planning, CRM, REST API."""

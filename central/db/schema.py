@@ -1,0 +1,103 @@
+"""Tables of the sync spine. Changing one means a new Alembic revision in central/migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BigInteger autoincrement is only an alias of INTEGER PRIMARY KEY on SQLite with this variant.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("edge_id", String(260), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("source_ts", DateTime(timezone=True), nullable=False),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+    Column("payload", JSON, nullable=False),
+    UniqueConstraint("edge_id", "seq", name="uq_events_edge_seq"),
+    UniqueConstraint("event_id", name="uq_events_event_id"),
+)
+Index("ix_events_kind_station", events.c.kind, events.c.station)
+
+edge_cursors = Table(
+    "edge_cursors",
+    metadata,
+    Column("edge_id", String(260), primary_key=True),
+    Column("applied_seq", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("topic", String(512), nullable=False),
+    Column("edge_id", String(260)),
+    Column("seq", BigInteger),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+)
+
+edge_status = Table(
+    "edge_status",
+    metadata,
+    Column("edge_id", String(260), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("software", String(64), nullable=False, default=""),
+)
+
+# The spine's effect of production reports: totals per station and operation, updated in the
+# same transaction as the events that change them (issue 7 grows this into order progress).
+station_totals = Table(
+    "station_totals",
+    metadata,
+    Column("edge_id", String(260), primary_key=True),
+    Column("station", String(64), primary_key=True),
+    Column("work_order", String(64), primary_key=True),
+    Column("operation", String(64), primary_key=True),
+    Column("good", BigInteger, nullable=False),
+    Column("scrap", BigInteger, nullable=False),
+    Column("rework", BigInteger, nullable=False),
+    Column("labour_hours", Float, nullable=False),
+    Column("reports", BigInteger, nullable=False),
+)
+
+machine_states = Table(
+    "machine_states",
+    metadata,
+    Column("edge_id", String(260), primary_key=True),
+    Column("machine", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("reason", String(200)),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+)

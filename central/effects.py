@@ -1,0 +1,78 @@
+"""What an applied event changes at central, in the same transaction that stores it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from central.db.schema import machine_states, station_totals
+from protocols.contract import Envelope
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    add: Sequence[str] = (),
+    replace: Sequence[str] = (),
+) -> None:
+    """Insert rows; on a primary-key clash add to the ``add`` columns and overwrite ``replace``."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    sets = {c: table.c[c] + stmt.excluded[c] for c in add}
+    sets.update({c: stmt.excluded[c] for c in replace})
+    keys = [c.name for c in table.primary_key.columns]
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=sets), list(rows))
+
+
+def apply_effects(conn: Connection, edge_id: str, applied: Sequence[Envelope]) -> None:
+    """Fold a run of applied events into the tables they change."""
+    totals: dict[tuple[str, str, str], dict[str, Any]] = {}
+    machines: dict[str, dict[str, Any]] = {}
+    for env in applied:
+        if env.kind == "production_report":
+            p = env.payload
+            key = (env.station, p["work_order"], p["operation"])
+            row = totals.get(key)
+            if row is None:
+                row = totals[key] = {
+                    "edge_id": edge_id,
+                    "station": env.station,
+                    "work_order": p["work_order"],
+                    "operation": p["operation"],
+                    "good": 0,
+                    "scrap": 0,
+                    "rework": 0,
+                    "labour_hours": 0.0,
+                    "reports": 0,
+                }
+            row["good"] += p["good"]
+            row["scrap"] += p["scrap"]
+            row["rework"] += p.get("rework", 0)
+            row["labour_hours"] += p.get("labour_hours", 0.0)
+            row["reports"] += 1
+        elif env.kind == "machine_state":
+            p = env.payload
+            machines[p["machine"]] = {
+                "edge_id": edge_id,
+                "machine": p["machine"],
+                "state": p["state"],
+                "reason": p.get("reason"),
+                "since": env.parsed_payload().since,  # type: ignore[attr-defined]
+                "seq": env.seq,
+            }
+    upsert(
+        conn,
+        station_totals,
+        list(totals.values()),
+        add=("good", "scrap", "rework", "labour_hours", "reports"),
+    )
+    upsert(
+        conn, machine_states, list(machines.values()), replace=("state", "reason", "since", "seq")
+    )

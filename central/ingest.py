@@ -1,0 +1,325 @@
+"""Central ingest: validate, store each (edge, seq) once with its effect, in order, then ack.
+
+Per edge, events are applied strictly in sequence. An event that arrives ahead
+of a gap is held (in memory, bounded) until the gap fills; the edge resends
+whatever is not acknowledged, so what is dropped from the hold comes back.
+An event whose envelope is sound but whose payload fails its schema is
+dead-lettered in its place in the sequence (so the sequence goes on); a message
+that cannot be tied to its sender is dead-lettered and acknowledges nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from central.db.schema import dead_letters, edge_cursors, events
+from central.effects import apply_effects, upsert
+from protocols.contract import (
+    Ack,
+    Channel,
+    ContractError,
+    Envelope,
+    TopicLayout,
+    decode_batch,
+    validate_envelope,
+)
+
+log = logging.getLogger(__name__)
+
+RAW_LIMIT = 65_536  # bytes of a bad message kept in the dead-letter table
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An event that holds a place in its edge's sequence but failed validation."""
+
+    seq: int
+    reason: str
+    raw: Any
+
+
+Item = Envelope | Rejected
+
+
+@dataclass
+class Outcome:
+    """What one MQTT message did."""
+
+    edge_id: str | None = None
+    ack: Ack | None = None
+    applied: int = 0
+    duplicates: int = 0
+    held: int = 0
+    dead_lettered: int = 0
+
+
+@dataclass
+class Gap:
+    edge_id: str
+    applied_seq: int
+    held: int
+    first_held_seq: int
+    since: float
+    alarmed: bool = False
+
+
+@dataclass
+class _Edge:
+    held: dict[int, Item] = field(default_factory=dict)
+    gap_since: float | None = None
+    alarmed: bool = False
+
+
+def _raw_text(raw: Any) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else orjson.dumps(raw).decode()
+    return text[:RAW_LIMIT]
+
+
+class Ingestor:
+    """Turns MQTT messages on ``.../events`` into stored events, effects and acks."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        layout: TopicLayout | None = None,
+        *,
+        hold_limit: int = 50_000,
+        gap_alarm_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.layout = layout or TopicLayout()
+        self.hold_limit = hold_limit
+        self.gap_alarm_s = gap_alarm_s
+        self.clock = clock
+        self._edges: dict[str, _Edge] = {}
+        self.totals = Outcome()
+
+    # -- entry point -----------------------------------------------------------
+
+    def handle(self, topic: str, raw: bytes) -> Outcome:
+        outcome = self._handle(topic, raw)
+        for name in ("applied", "duplicates", "held", "dead_lettered"):
+            setattr(self.totals, name, getattr(self.totals, name) + getattr(outcome, name))
+        return outcome
+
+    def _handle(self, topic: str, raw: bytes) -> Outcome:
+        try:
+            address, channel, _ = self.layout.parse(topic)
+            if channel is not Channel.EVENTS:
+                raise ContractError(f"topic {topic!r} is not an events topic")
+            edge_id = address.path
+            claimed, items = decode_batch(raw)
+        except ContractError as exc:
+            return self._dead_letter_message(topic, None, exc.reason, raw)
+        if claimed != edge_id:
+            reason = f"batch edge_id {claimed!r} does not match topic edge {edge_id!r}"
+            return self._dead_letter_message(topic, edge_id, reason, raw)
+
+        candidates: dict[int, Item] = {}
+        loose: list[tuple[str, Any]] = []  # invalid and not tied to a place in the sequence
+        for item in items:
+            self._sort(edge_id, item, candidates, loose)
+        outcome = self._apply(topic, edge_id, candidates, loose)
+        self._check_gap(edge_id, outcome)
+        return outcome
+
+    def _sort(
+        self, edge_id: str, item: Any, candidates: dict[int, Item], loose: list[tuple[str, Any]]
+    ) -> None:
+        seq = item.get("seq") if isinstance(item, dict) else None
+        sender = item.get("edge_id") if isinstance(item, dict) else None
+        try:
+            envelope = validate_envelope(item)
+        except ContractError as exc:
+            if sender == edge_id and type(seq) is int and 1 <= seq < 2**63:
+                candidates[seq] = Rejected(seq, exc.reason, item)
+            else:
+                loose.append((exc.reason, item))
+            return
+        if envelope.edge_id != edge_id:
+            loose.append(
+                (f"event edge_id {envelope.edge_id!r} does not match topic edge {edge_id!r}", item)
+            )
+            return
+        candidates[envelope.seq] = envelope
+
+    # -- storage ---------------------------------------------------------------
+
+    def _apply(
+        self, topic: str, edge_id: str, candidates: dict[int, Item], loose: list[tuple[str, Any]]
+    ) -> Outcome:
+        state = self._edges.setdefault(edge_id, _Edge())
+        outcome = Outcome(edge_id=edge_id)
+        with self.engine.begin() as conn:
+            applied_seq = self._cursor(conn, edge_id)
+            pending = dict(state.held)
+            for seq, item in candidates.items():
+                if seq <= applied_seq:
+                    outcome.duplicates += 1
+                elif seq not in pending:
+                    pending[seq] = item
+            run: list[Item] = []
+            nxt = applied_seq + 1
+            while nxt in pending:
+                run.append(pending.pop(nxt))
+                nxt += 1
+            try:
+                with conn.begin_nested():
+                    self._store_run(conn, edge_id, run, topic)
+            except IntegrityError:
+                # A clash inside the run (e.g. a reused event id): store it one by one so
+                # only the clashing events are dead-lettered and the sequence goes on.
+                run = [self._store_alone(conn, edge_id, item, topic) for item in run]
+            if run:
+                self._set_cursor(conn, edge_id, nxt - 1)
+            self._dead_letters(conn, topic, edge_id, [(None, reason, raw) for reason, raw in loose])
+        # Committed: now the in-memory hold may follow.
+        new_applied = nxt - 1 if run else applied_seq
+        outcome.applied = sum(isinstance(item, Envelope) for item in run)
+        outcome.dead_lettered = len(loose) + sum(isinstance(item, Rejected) for item in run)
+        state.held = {s: i for s, i in pending.items() if s > new_applied}
+        if len(state.held) > self.hold_limit:
+            for seq in sorted(state.held)[self.hold_limit :]:
+                del state.held[seq]  # the edge sends it again later
+        outcome.held = len(state.held)
+        outcome.ack = Ack(edge_id=edge_id, acked_seq=new_applied, ts=datetime.now(UTC))
+        return outcome
+
+    def _store_run(self, conn: Connection, edge_id: str, run: list[Item], topic: str) -> None:
+        now = datetime.now(UTC)
+        good = [item for item in run if isinstance(item, Envelope)]
+        if good:
+            conn.execute(
+                insert(events),
+                [
+                    {
+                        "edge_id": edge_id,
+                        "seq": env.seq,
+                        "event_id": str(env.event_id),
+                        "kind": env.kind,
+                        "station": env.station,
+                        "source_ts": env.ts,
+                        "ingested_at": now,
+                        "payload": env.payload,
+                    }
+                    for env in good
+                ],
+            )
+            apply_effects(conn, edge_id, good)
+        self._dead_letters(
+            conn,
+            topic,
+            edge_id,
+            [(item.seq, item.reason, item.raw) for item in run if isinstance(item, Rejected)],
+        )
+
+    def _store_alone(self, conn: Connection, edge_id: str, item: Item, topic: str) -> Item:
+        try:
+            with conn.begin_nested():
+                self._store_run(conn, edge_id, [item], topic)
+            return item
+        except IntegrityError as exc:
+            assert isinstance(item, Envelope)
+            reason = f"clashes with a stored event: {exc.orig}"
+            rejected = Rejected(item.seq, reason, item.model_dump(mode="json"))
+            self._store_run(conn, edge_id, [rejected], topic)
+            return rejected
+
+    def _cursor(self, conn: Connection, edge_id: str) -> int:
+        query = select(edge_cursors.c.applied_seq).where(edge_cursors.c.edge_id == edge_id)
+        # FOR UPDATE serialises central workers that share one edge's messages (PostgreSQL).
+        value = conn.execute(query.with_for_update()).scalar_one_or_none()
+        return int(value or 0)
+
+    def _set_cursor(self, conn: Connection, edge_id: str, seq: int) -> None:
+        upsert(
+            conn,
+            edge_cursors,
+            [{"edge_id": edge_id, "applied_seq": seq, "updated_at": datetime.now(UTC)}],
+            replace=("applied_seq", "updated_at"),
+        )
+
+    def _dead_letters(
+        self,
+        conn: Connection,
+        topic: str,
+        edge_id: str | None,
+        rows: Iterable[tuple[int | None, str, Any]],
+    ) -> None:
+        now = datetime.now(UTC)
+        values = [
+            {
+                "received_at": now,
+                "topic": topic,
+                "edge_id": edge_id,
+                "seq": seq,
+                "reason": reason,
+                "raw": _raw_text(raw),
+            }
+            for seq, reason, raw in rows
+        ]
+        if values:
+            conn.execute(insert(dead_letters), values)
+            for v in values:
+                log.warning(
+                    "dead-lettered",
+                    extra={
+                        "topic": topic,
+                        "edge_id": edge_id,
+                        "seq": v["seq"],
+                        "reason": v["reason"],
+                    },
+                )
+
+    def _dead_letter_message(
+        self, topic: str, edge_id: str | None, reason: str, raw: bytes
+    ) -> Outcome:
+        with self.engine.begin() as conn:
+            self._dead_letters(conn, topic, edge_id, [(None, reason, raw)])
+        return Outcome(edge_id=None, dead_lettered=1)
+
+    # -- gaps ------------------------------------------------------------------
+
+    def _check_gap(self, edge_id: str, outcome: Outcome) -> None:
+        state = self._edges[edge_id]
+        if not state.held:
+            if state.alarmed:
+                log.info("sequence gap filled", extra={"edge_id": edge_id})
+            state.gap_since, state.alarmed = None, False
+            return
+        now = self.clock()
+        if state.gap_since is None:
+            state.gap_since = now
+        if not state.alarmed and now - state.gap_since >= self.gap_alarm_s:
+            state.alarmed = True
+            log.error(
+                "sequence gap persists",
+                extra={
+                    "edge_id": edge_id,
+                    "waiting_for_seq": (outcome.ack.acked_seq + 1) if outcome.ack else None,
+                    "held": len(state.held),
+                    "for_s": round(now - state.gap_since, 1),
+                },
+            )
+
+    def gaps(self) -> list[Gap]:
+        """Edges whose events are held behind a missing sequence number."""
+        now = self.clock()
+        result = []
+        for edge_id, state in self._edges.items():
+            if state.held and state.gap_since is not None:
+                first = min(state.held)
+                result.append(
+                    Gap(edge_id, 0, len(state.held), first, now - state.gap_since, state.alarmed)
+                )
+        return result

@@ -1,0 +1,188 @@
+"""The outbox: every recorded event, committed before the worker sees "accepted".
+
+Rows leave the outbox only when central's end-to-end acknowledgement covers
+them; a broker PUBACK is not enough, a broker may lose what it acknowledged.
+Sequence numbers are per edge, start at 1 and are never reused.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from edge.store import Writer, connect
+from protocols.contract import CONTRACT_VERSION, ContractError, payload_model
+
+STATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the station is told: the event is committed as number ``seq``."""
+
+    seq: int
+    event_id: str
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    last_seq: int
+    acked_seq: int
+    depth: int
+    oldest_unacked_age_s: float | None
+    last_ack_at: float | None
+
+
+def utc_iso(moment: datetime | None = None) -> str:
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise ContractError("timestamps must carry a time zone")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class Outbox:
+    """Append events durably; read them in order for the uplink; drop them once acknowledged."""
+
+    def __init__(self, writer: Writer, edge_id: str) -> None:
+        self.writer = writer
+        self.edge_id = edge_id
+        self._head = b'{"v":%d,"event_id":"%%s","edge_id":%s,"seq":' % (
+            CONTRACT_VERSION,
+            orjson.dumps(edge_id),
+        )
+        self._reader = connect(writer.path)
+        self._read_lock = threading.Lock()
+        self._appended = threading.Condition()
+        self._load_state(self._reader)
+        writer.on_rollback.append(self._load_state)
+
+    def _load_state(self, conn: sqlite3.Connection) -> None:
+        acked, last_ack_at = conn.execute(
+            "SELECT acked_seq, last_ack_at FROM outbox_state WHERE id = 1"
+        ).fetchone()
+        top = conn.execute("SELECT MAX(seq) FROM outbox").fetchone()[0] or 0
+        # Only acknowledged rows are ever deleted, so the newest number is never lost.
+        self._last_seq: int = max(top, acked)
+        self._acked_seq: int = acked
+        self._last_ack_at: float | None = last_ack_at
+
+    @property
+    def last_seq(self) -> int:
+        return self._last_seq
+
+    @property
+    def acked_seq(self) -> int:
+        return self._acked_seq
+
+    def prepare(
+        self, kind: str, station: str, payload: dict[str, Any], ts: datetime | None = None
+    ) -> tuple[str, bytes, bytes]:
+        """Validate an event and encode all but its sequence number, in the caller's thread."""
+        try:
+            model = payload_model(kind)
+        except KeyError:
+            raise ContractError(f"unknown event kind {kind!r}") from None
+        if not STATION.match(station):
+            raise ContractError(f"station {station!r} is not a valid station code")
+        try:
+            clean = model.model_validate(payload).model_dump(mode="json", exclude_none=True)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "payload"
+            raise ContractError(f"{kind} payload {where}: {first['msg']}") from None
+        event_id = str(uuid.uuid4())
+        tail = orjson.dumps({"ts": utc_iso(ts), "kind": kind, "station": station, "payload": clean})
+        return event_id, self._head % event_id.encode(), b"," + tail[1:]
+
+    def submit(
+        self, kind: str, station: str, payload: dict[str, Any], ts: datetime | None = None
+    ) -> Future[Recorded]:
+        """Queue an event for the next group commit; ContractError at once if it is invalid."""
+        event_id, head, tail = self.prepare(kind, station, payload, ts)
+        recorded_at = time.time()
+
+        def work(conn: sqlite3.Connection) -> Recorded:
+            seq = self._last_seq + 1
+            conn.execute(
+                "INSERT INTO outbox (seq, event_id, kind, station, recorded_at, body)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (seq, event_id, kind, station, recorded_at, head + b"%d" % seq + tail),
+            )
+            self._last_seq = seq
+            return Recorded(seq, event_id)
+
+        future = self.writer.submit(work)
+        future.add_done_callback(self._notify)
+        return future
+
+    def append(
+        self, kind: str, station: str, payload: dict[str, Any], ts: datetime | None = None
+    ) -> Recorded:
+        """Record an event; returns only once it is committed to disk."""
+        return self.submit(kind, station, payload, ts).result()
+
+    def _notify(self, _: Future[Recorded]) -> None:
+        with self._appended:
+            self._appended.notify_all()
+
+    def wait_for_new(self, after_seq: int, timeout: float) -> bool:
+        """Block until an event newer than ``after_seq`` is committed, or the timeout."""
+        with self._appended:
+            return self._appended.wait_for(lambda: self._last_seq > after_seq, timeout)
+
+    def read_after(self, seq: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` committed events after ``seq``, in order, as encoded envelopes."""
+        with self._read_lock:
+            return self._reader.execute(
+                "SELECT seq, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+            ).fetchall()
+
+    def ack(self, upto_seq: int) -> Future[int]:
+        """Central committed everything up to ``upto_seq``: delete it. Returns the new acked seq."""
+
+        def work(conn: sqlite3.Connection) -> int:
+            upto = min(upto_seq, self._last_seq)
+            if upto <= self._acked_seq:
+                return self._acked_seq
+            now = time.time()
+            conn.execute("DELETE FROM outbox WHERE seq <= ?", (upto,))
+            conn.execute(
+                "UPDATE outbox_state SET acked_seq = ?, last_ack_at = ? WHERE id = 1", (upto, now)
+            )
+            self._acked_seq, self._last_ack_at = upto, now
+            return upto
+
+        return self.writer.submit(work)
+
+    def stats(self) -> OutboxStats:
+        acked, last = self._acked_seq, self._last_seq
+        oldest: float | None = None
+        if last > acked:
+            with self._read_lock:
+                row = self._reader.execute(
+                    "SELECT recorded_at FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1", (acked,)
+                ).fetchone()
+            if row:
+                oldest = max(0.0, time.time() - row[0])
+        return OutboxStats(last, acked, last - acked, oldest, self._last_ack_at)
+
+    def recorded_at(self, seq: int) -> float | None:
+        with self._read_lock:
+            row = self._reader.execute(
+                "SELECT recorded_at FROM outbox WHERE seq = ?", (seq,)
+            ).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        with self._read_lock:
+            self._reader.close()

@@ -1,0 +1,287 @@
+"""Uplink: drains the outbox to central in batches, in order, and deletes on central's ack.
+
+Batches go out at QoS 1 with a bounded window of unacknowledged batches. Rows are
+deleted only when central's end-to-end ack covers them. What is not acknowledged
+in time, or was in flight when the connection dropped, is sent again; central
+stores each (edge, seq) once, so a resend is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge.outbox import Outbox
+from protocols.contract import (
+    ContractError,
+    EdgeAddress,
+    EdgeStatus,
+    TopicLayout,
+    decode_ack,
+    encode,
+    encode_batch,
+)
+from protocols.mqtt import Backoff, BrokerUrl, make_client
+from protocols.mqtt_loop import ClientLoop
+
+log = logging.getLogger(__name__)
+
+SOFTWARE = "floorsync-edge/0.1"
+
+
+@dataclass(frozen=True)
+class UplinkSettings:
+    batch_events: int = 500  # events per MQTT message
+    window: int = 8  # batches in flight, unacknowledged
+    ack_timeout_s: float = 5.0  # no ack progress for this long: send again from the last ack
+    max_rate: float = 0.0  # events/s cap on sending (0 = paced by central's acks only)
+    keepalive_s: int = 15
+
+
+@dataclass
+class InFlight:
+    first: int
+    last: int
+    sent_at: float
+
+
+class Uplink:
+    """One edge's MQTT session: events up, acks and commands down, birth and last will."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        address: EdgeAddress,
+        broker: BrokerUrl,
+        *,
+        layout: TopicLayout | None = None,
+        settings: UplinkSettings | None = None,
+        on_command: Callable[[str, bytes], None] | None = None,
+        on_ack: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.address = address
+        self.edge_id = address.path
+        self.layout = layout or TopicLayout()
+        self.settings = settings or UplinkSettings()
+        self.on_command = on_command
+        self.on_ack = on_ack
+        self.events_topic = self.layout.events(address)
+        self.ack_topic = self.layout.ack(address)
+        self.status_topic = self.layout.status(address)
+        self.client = make_client(broker, client_id=f"edge-{address.edge}", clean=False)
+        self.client.max_inflight_messages_set(max(20, self.settings.window * 2))
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_message = self._on_message
+        self.loop = ClientLoop(
+            self.client,
+            broker,
+            keepalive=self.settings.keepalive_s,
+            backoff=Backoff(0.2, 15.0),
+            name="uplink-mqtt",
+            before_connect=self._set_will,
+        )
+        self._lock = threading.Condition()
+        self._ready = False  # connected and subscribed to acks
+        self._subscribe_mid: int | None = None
+        self._sent_seq = outbox.acked_seq
+        self._acked_seq = outbox.acked_seq  # newest ack seen; the outbox deletes behind it
+        self._inflight: deque[InFlight] = deque()
+        self._last_progress = time.monotonic()
+        self._stop = threading.Event()
+        self._pump_thread = threading.Thread(target=self._pump, name="uplink-pump", daemon=True)
+        self.batches_sent = 0
+        self.events_sent = 0
+        self.resends = 0
+        self.last_ack_wall: float | None = None
+        self.connected_since: float | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def start(self) -> None:
+        self.loop.start()
+        self._pump_thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            self._lock.notify_all()
+        self._pump_thread.join(5)
+        self.loop.stop(
+            farewell=lambda c: c.publish(
+                self.status_topic, self._status("offline", "shutdown"), qos=1, retain=True
+            )
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self._ready
+
+    def _status(
+        self,
+        state: Literal["online", "offline"],
+        reason: Literal["connected", "shutdown", "connection_lost"],
+    ) -> bytes:
+        return encode(
+            EdgeStatus(
+                edge_id=self.edge_id,
+                state=state,
+                ts=datetime.now(UTC),
+                reason=reason,
+                software=SOFTWARE,
+            )
+        )
+
+    def _set_will(self) -> None:
+        self.client.will_set(
+            self.status_topic, self._status("offline", "connection_lost"), qos=1, retain=True
+        )
+
+    # -- paho callbacks (run in the MQTT loop thread) ---------------------------
+
+    def _on_connect(
+        self, client: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object = None
+    ) -> None:
+        if rc.is_failure:
+            log.error("broker refused connection", extra={"reason": str(rc)})
+            return
+        _, mid = client.subscribe(
+            [(self.ack_topic, 1), (self.layout.commands_filter(self.address), 1)]
+        )
+        with self._lock:
+            self._subscribe_mid = mid
+        client.publish(self.status_topic, self._status("online", "connected"), qos=1, retain=True)
+        log.info("uplink connected", extra={"edge_id": self.edge_id, "topic": self.events_topic})
+
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: object, mid: int, _rc: object, _p: object = None
+    ) -> None:
+        with self._lock:
+            if mid == self._subscribe_mid:
+                self._ready = True
+                self.connected_since = time.time()
+                # Whatever was in flight before may be lost: send again from the last ack.
+                self._rewind("connected")
+                self._lock.notify_all()
+
+    def _on_disconnect(
+        self, _c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object = None
+    ) -> None:
+        with self._lock:
+            self._ready = False
+            self.connected_since = None
+        log.warning("uplink disconnected", extra={"edge_id": self.edge_id, "reason": str(rc)})
+
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic == self.ack_topic:
+            self._handle_ack(bytes(msg.payload))
+        elif self.on_command is not None:
+            self.on_command(msg.topic, bytes(msg.payload))
+
+    def _handle_ack(self, raw: bytes) -> None:
+        try:
+            ack = decode_ack(raw)
+        except ContractError as exc:
+            log.warning("ignored malformed ack", extra={"reason": exc.reason})
+            return
+        if ack.edge_id != self.edge_id:
+            log.warning("ignored ack for another edge", extra={"ack_edge_id": ack.edge_id})
+            return
+        if ack.acked_seq > self.outbox.last_seq:
+            log.error(
+                "central acknowledged events this edge never recorded; edge store replaced?",
+                extra={"acked_seq": ack.acked_seq, "last_seq": self.outbox.last_seq},
+            )
+            return
+        now = time.monotonic()
+        with self._lock:
+            if ack.acked_seq <= self._acked_seq:
+                return
+            self._acked_seq = ack.acked_seq
+            while self._inflight and self._inflight[0].last <= ack.acked_seq:
+                self._inflight.popleft()
+            if self._inflight and self._inflight[0].first <= ack.acked_seq:
+                self._inflight[0].first = ack.acked_seq + 1
+            self._last_progress = now
+            self.last_ack_wall = time.time()
+            self._lock.notify_all()
+        self.outbox.ack(ack.acked_seq)
+        if self.on_ack:
+            self.on_ack(ack.acked_seq, self.last_ack_wall)
+
+    # -- the pump (its own thread) ---------------------------------------------
+
+    def _rewind(self, why: str) -> None:
+        """Send again everything after the last ack (caller holds the lock)."""
+        acked = self._acked_seq
+        if self._sent_seq > acked:
+            self.resends += 1
+            log.info(
+                "resending unacknowledged events",
+                extra={"edge_id": self.edge_id, "from_seq": acked + 1, "why": why},
+            )
+        self._sent_seq = acked
+        self._inflight.clear()
+        self._last_progress = time.monotonic()
+
+    def _pump(self) -> None:
+        s = self.settings
+        tokens, refilled = float(s.batch_events), time.monotonic()
+        while not self._stop.is_set():
+            with self._lock:
+                now = time.monotonic()
+                if self._inflight and now - self._last_progress > s.ack_timeout_s:
+                    self._rewind("ack timeout")
+                can_send = self._ready and len(self._inflight) < s.window
+                sent_seq = self._sent_seq
+            if not can_send or self.outbox.last_seq <= sent_seq:
+                if can_send:
+                    self.outbox.wait_for_new(sent_seq, timeout=0.2)
+                else:
+                    with self._lock:
+                        self._lock.wait(0.2)
+                continue
+            limit = s.batch_events
+            if s.max_rate > 0:
+                now = time.monotonic()
+                tokens = min(float(s.batch_events), tokens + (now - refilled) * s.max_rate)
+                refilled = now
+                if tokens < 1:
+                    time.sleep((1 - tokens) / s.max_rate)
+                    continue
+                limit = max(1, min(limit, int(tokens)))
+            rows = self.outbox.read_after(sent_seq, limit)
+            if not rows:
+                continue
+            payload = encode_batch(self.edge_id, [body for _, body in rows])
+            with self._lock:
+                if not self._ready or self._sent_seq != sent_seq:
+                    continue  # reconnected or rewound meanwhile: read again
+                info = self.client.publish(self.events_topic, payload, qos=1)
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    self._lock.wait(0.05)
+                    continue
+                first, last = rows[0][0], rows[-1][0]
+                if not self._inflight:
+                    self._last_progress = time.monotonic()
+                self._inflight.append(InFlight(first, last, time.monotonic()))
+                self._sent_seq = last
+            if s.max_rate > 0:
+                tokens -= len(rows)
+            self.batches_sent += 1
+            self.events_sent += len(rows)
+
+    def unsent_from(self) -> int:
+        """The first sequence number not yet sent in this connection."""
+        return self._sent_seq + 1

@@ -1,0 +1,133 @@
+"""One payload schema per event kind; the JSON Schemas in the docs are generated from these."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")]
+Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class Payload(BaseModel):
+    """Base of every payload: unknown fields are an error, not silently kept."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MaterialIssue(Payload):
+    """A material lot issued to an operation, checked against its BOM at the station."""
+
+    work_order: Code
+    operation: Code
+    item: Code
+    lot: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    unit: Annotated[str, Field(min_length=1, max_length=16)] = "pcs"
+    gtin: Annotated[str, Field(pattern=r"^\d{14}$")] | None = None
+    expiry: date | None = None
+    operators: list[Code] = Field(default_factory=list)
+    over_issue_approved_by: Code | None = Field(
+        default=None, description="supervisor who approved an issue above requirement + tolerance"
+    )
+
+
+class CrewShare(Payload):
+    """One operator's share of a production report; shares add up to the report."""
+
+    operator: Code
+    good: Count
+    scrap: Count
+    labour_hours: Quantity
+
+
+class ProductionReport(Payload):
+    """Good / scrap counts for an operation over a period, split across the crew."""
+
+    work_order: Code
+    operation: Code
+    good: Count
+    scrap: Count
+    rework: Count = 0
+    period_start: AwareDatetime
+    period_end: AwareDatetime
+    labour_hours: Quantity = 0.0
+    crew: list[CrewShare] = Field(default_factory=list)
+    source: Literal["counter", "terminal"] = "terminal"
+    operation_end: bool = Field(default=False, description="the last report of this operation")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProductionReport:
+        if self.period_end < self.period_start:
+            raise ValueError("period_end is before period_start")
+        if self.crew:
+            if sum(s.good for s in self.crew) != self.good:
+                raise ValueError("crew good counts do not add up to good")
+            if sum(s.scrap for s in self.crew) != self.scrap:
+                raise ValueError("crew scrap counts do not add up to scrap")
+        return self
+
+    @property
+    def yield_ratio(self) -> float | None:
+        total = self.good + self.scrap
+        return self.good / total if total else None
+
+
+class Defect(Payload):
+    code: Code
+    quantity: Annotated[int, Field(ge=1, le=10_000_000)] = 1
+
+
+class Inspection(Payload):
+    """The result of inspecting units of an operation: defects found and the disposition."""
+
+    work_order: Code
+    operation: Code
+    inspected: Annotated[int, Field(ge=1, le=10_000_000)]
+    defects: list[Defect] = Field(default_factory=list)
+    disposition: Literal["accept", "rework", "scrap"]
+    inspector: Code
+    lot: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    serial: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class MachineState(Payload):
+    """A machine entered a state of the fixed vocabulary."""
+
+    machine: Code
+    state: Literal["running", "idle", "setup", "down", "offline"]
+    reason: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    since: AwareDatetime
+
+    @model_validator(mode="after")
+    def _down_needs_reason(self) -> MachineState:
+        if self.state == "down" and not self.reason:
+            raise ValueError("state 'down' needs a reason")
+        return self
+
+
+class OperatorLogin(Payload):
+    operator: Code
+
+
+class OperatorLogout(Payload):
+    operator: Code
+    reason: Literal["logout", "shift_end", "timeout", "replaced"] = "logout"
+
+
+EVENT_KINDS: dict[str, type[Payload]] = {
+    "material_issue": MaterialIssue,
+    "production_report": ProductionReport,
+    "inspection": Inspection,
+    "machine_state": MachineState,
+    "operator_login": OperatorLogin,
+    "operator_logout": OperatorLogout,
+}
+
+
+def payload_model(kind: str) -> type[Payload]:
+    """The payload model of an event kind; KeyError for a kind the contract does not know."""
+    return EVENT_KINDS[kind]

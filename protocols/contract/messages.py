@@ -1,0 +1,209 @@
+"""Messages of the contract: event envelopes and their batches, acks, edge status, commands.
+
+Every message is a JSON object with ``v`` = ``CONTRACT_VERSION``. Events travel
+in batches (several envelopes per MQTT message): the Python MQTT client, not the
+broker or SQLite, bounds a one-message-per-event design.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from protocols.contract.errors import ContractError
+from protocols.contract.events import EVENT_KINDS, Code, Payload
+
+CONTRACT_VERSION = 1
+
+EdgeId = Annotated[str, Field(min_length=7, max_length=260, pattern=r"^[^/#+]+(/[^/#+]+){3}$")]
+Seq = Annotated[int, Field(ge=1, lt=2**63)]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1] = 1
+
+
+class Envelope(Message):
+    """One event recorded at a station, as the edge committed it."""
+
+    event_id: UUID
+    edge_id: EdgeId = Field(description="site/area/line/edge of the edge node that recorded it")
+    seq: Seq = Field(description="per-edge sequence number, 1, 2, 3, ... without gaps")
+    ts: AwareDatetime = Field(description="source timestamp: when it happened at the station (UTC)")
+    kind: str = Field(description="one of the event kinds; says which payload schema applies")
+    station: Code
+    payload: dict[str, Any]
+
+    def parsed_payload(self) -> Payload:
+        return EVENT_KINDS[self.kind].model_validate(self.payload)
+
+
+class Ack(Message):
+    """Central's end-to-end acknowledgement: every event up to ``acked_seq`` is committed."""
+
+    edge_id: EdgeId
+    acked_seq: Annotated[int, Field(ge=0, lt=2**63)]
+    ts: AwareDatetime
+
+
+class EdgeStatus(Message):
+    """Birth (``online``) and death (``offline``, also the MQTT last will) of an edge."""
+
+    edge_id: EdgeId
+    state: Literal["online", "offline"]
+    ts: AwareDatetime
+    reason: Literal["connected", "shutdown", "connection_lost"]
+    software: str = ""
+
+
+class DispatchOperation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    operation: Code
+    work_center: Code
+    stations: list[Code] = Field(default_factory=list)
+    planned_start: AwareDatetime | None = None
+    planned_end: AwareDatetime | None = None
+    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class DispatchOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    work_order: Code
+    item: Code
+    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    due: date | None = None
+    sequence: Annotated[int, Field(ge=1)]
+    operations: list[DispatchOperation]
+
+
+class DispatchList(BaseModel):
+    """Released production orders for the edge's line, in planned sequence."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    orders: list[DispatchOrder]
+
+
+class MasterData(BaseModel):
+    """What stations check against offline: items, BOMs, routings, defect codes, operators."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: list[dict[str, Any]] = Field(default_factory=list)
+    bom: list[dict[str, Any]] = Field(default_factory=list)
+    routings: list[dict[str, Any]] = Field(default_factory=list)
+    defect_codes: list[dict[str, Any]] = Field(default_factory=list)
+    operators: list[dict[str, Any]] = Field(default_factory=list)
+
+
+COMMAND_BODIES: dict[str, type[BaseModel]] = {
+    "dispatch_list": DispatchList,
+    "master_data": MasterData,
+}
+
+
+class Command(Message):
+    """A downlink command, retained on ``cmd/<command>``; a higher ``version`` replaces a lower."""
+
+    command: Literal["dispatch_list", "master_data"]
+    edge_id: EdgeId
+    version: Annotated[int, Field(ge=1)]
+    issued_at: AwareDatetime
+    body: dict[str, Any]
+
+
+def encode(message: BaseModel) -> bytes:
+    return orjson.dumps(message.model_dump(mode="json", exclude_none=True))
+
+
+def encode_batch(edge_id: str, envelopes: list[bytes]) -> bytes:
+    """Join already-encoded envelopes into one batch message without re-encoding them."""
+    head = orjson.dumps({"v": CONTRACT_VERSION, "edge_id": edge_id})[:-1]
+    return head + b',"events":[' + b",".join(envelopes) + b"]}"
+
+
+def _reason(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "message"
+    more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def _load(raw: bytes | str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ContractError(f"not JSON: {exc}") from None
+
+
+def decode_batch(raw: bytes | str) -> tuple[str, list[Any]]:
+    """The edge id a batch claims and its events, still unvalidated (see validate_envelope)."""
+    data = _load(raw)
+    if not isinstance(data, dict):
+        raise ContractError("batch is not a JSON object")
+    if data.get("v") != CONTRACT_VERSION:
+        raise ContractError(f"unsupported contract version {data.get('v')!r}")
+    edge_id, events = data.get("edge_id"), data.get("events")
+    if (
+        not isinstance(edge_id, str)
+        or not isinstance(events, list)
+        or set(data)
+        != {
+            "v",
+            "edge_id",
+            "events",
+        }
+    ):
+        raise ContractError("batch must be {v, edge_id, events: [...]}")
+    return edge_id, events
+
+
+def validate_envelope(data: Any) -> Envelope:
+    """A valid envelope whose payload matches its kind's schema, or ContractError."""
+    try:
+        envelope = Envelope.model_validate(data)
+    except ValidationError as exc:
+        raise ContractError(f"envelope {_reason(exc)}") from None
+    model = EVENT_KINDS.get(envelope.kind)
+    if model is None:
+        raise ContractError(f"unknown event kind {envelope.kind!r}")
+    try:
+        model.model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise ContractError(f"{envelope.kind} payload {_reason(exc)}") from None
+    return envelope
+
+
+def _decode(model: type[Message], raw: bytes | str) -> Any:
+    try:
+        return model.model_validate(_load(raw))
+    except ValidationError as exc:
+        raise ContractError(f"{model.__name__} {_reason(exc)}") from None
+
+
+def decode_ack(raw: bytes | str) -> Ack:
+    result: Ack = _decode(Ack, raw)
+    return result
+
+
+def decode_status(raw: bytes | str) -> EdgeStatus:
+    result: EdgeStatus = _decode(EdgeStatus, raw)
+    return result
+
+
+def decode_command(raw: bytes | str) -> tuple[Command, BaseModel]:
+    """A command and its validated body."""
+    command: Command = _decode(Command, raw)
+    try:
+        body = COMMAND_BODIES[command.command].model_validate(command.body)
+    except ValidationError as exc:
+        raise ContractError(f"{command.command} body {_reason(exc)}") from None
+    return command, body
