@@ -1,1 +1,1 @@
-"""floorsync"""
+"""The ``floorsync`` command: runs edge, central, simulators, the demo and benchmarks."""

@@ -1,0 +1,33 @@
+"""Run the central service: migrate the database, ingest from MQTT, serve the API."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from central.api import create_app
+from central.db import make_engine, migrate
+from central.service import CentralSync
+from central.settings import CentralSettings
+from protocols.mqtt import BrokerUrl
+
+log = logging.getLogger(__name__)
+
+
+def run(settings: CentralSettings) -> None:
+    engine = make_engine(settings.database.url)
+    migrate(engine)
+    sync = CentralSync(settings, engine)
+    app = create_app(sync)
+    log.info(
+        "central starting",
+        extra={
+            "database": engine.url.render_as_string(),
+            "broker": str(BrokerUrl.parse(settings.mqtt.url)),
+            "http": f"http://{settings.http.host}:{settings.http.port}",
+        },
+    )
+    uvicorn.run(
+        app, host=settings.http.host, port=settings.http.port, log_config=None, access_log=False
+    )

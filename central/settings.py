@@ -1,0 +1,39 @@
+"""Central's settings, validated once at start-up (see config/central.example.toml)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    url: str = Field("sqlite:///var/central/central.db", description="SQLAlchemy URL")
+
+
+class MqttSettings(_Section):
+    url: str = Field("mqtt://127.0.0.1:1883", description="broker URL, mqtt:// or mqtts://")
+    topic_root: str = "floorsync"
+    client_id: str = Field("central", description="also the persistent session at the broker")
+    shared_group: str = Field(
+        "", description="MQTT 5 shared-subscription group; set it to run several ingest workers"
+    )
+
+
+class IngestSettings(_Section):
+    hold_limit: int = Field(50_000, ge=0, description="events held per edge behind a gap")
+    gap_alarm_s: float = Field(30.0, gt=0, description="log an alarm when a gap lasts this long")
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class CentralSettings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    mqtt: MqttSettings = MqttSettings()
+    ingest: IngestSettings = IngestSettings()
+    http: HttpSettings = HttpSettings()

@@ -1,0 +1,72 @@
+"""An edge node: its store, outbox, uplink and downlink, started and stopped together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from edge.downlink import Downlink
+from edge.outbox import Outbox
+from edge.settings import EdgeSettings
+from edge.store import Writer
+from edge.uplink import Uplink, UplinkSettings
+from protocols.contract import EdgeAddress, TopicLayout
+from protocols.mqtt import BrokerUrl
+
+log = logging.getLogger(__name__)
+
+
+class EdgeNode:
+    def __init__(self, settings: EdgeSettings) -> None:
+        node = settings.node
+        self.settings = settings
+        self.address = EdgeAddress(node.site, node.area, node.line, node.name)
+        self.edge_id = self.address.path
+        layout = TopicLayout(root=settings.mqtt.topic_root)
+        self.writer = Writer(node.data_dir / "edge.db")
+        self.outbox = Outbox(self.writer, self.edge_id)
+        self.downlink = Downlink(self.writer, self.edge_id, layout)
+        self.uplink = Uplink(
+            self.outbox,
+            self.address,
+            BrokerUrl.parse(settings.mqtt.url),
+            layout=layout,
+            settings=UplinkSettings(**settings.uplink.model_dump()),
+            on_command=self.downlink.handle,
+        )
+
+    def start(self) -> None:
+        self.uplink.start()
+        stats = self.outbox.stats()
+        log.info(
+            "edge started",
+            extra={
+                "edge_id": self.edge_id,
+                "outbox_depth": stats.depth,
+                "last_seq": stats.last_seq,
+                "broker": str(BrokerUrl.parse(self.settings.mqtt.url)),
+            },
+        )
+
+    def stop(self) -> None:
+        self.uplink.stop()
+        self.outbox.close()
+        self.writer.close()
+        log.info("edge stopped", extra={"edge_id": self.edge_id})
+
+    def status(self) -> dict[str, Any]:
+        stats = self.outbox.stats()
+        up = self.uplink
+        return {
+            "edge_id": self.edge_id,
+            "mqtt_connected": up.connected,
+            "outbox": asdict(stats),
+            "uplink": {
+                "next_unsent_seq": up.unsent_from(),
+                "batches_sent": up.batches_sent,
+                "events_sent": up.events_sent,
+                "resends": up.resends,
+                "last_ack_at": up.last_ack_wall,
+            },
+        }

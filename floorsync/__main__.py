@@ -1,0 +1,3 @@
+from floorsync.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,271 @@
+"""``floorsync``: one command for every part. Each subcommand's ``--help`` shows an example."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from floorsync import logs
+from floorsync.config import ConfigError, load
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _edge(args: argparse.Namespace) -> int:
+    from edge.main import run
+    from edge.settings import EdgeSettings
+
+    settings = load(
+        EdgeSettings,
+        args.config,
+        {
+            "mqtt.url": args.broker,
+            "http.port": args.http_port,
+            "node.data_dir": str(args.data_dir) if args.data_dir else None,
+        },
+    )
+    logs.setup("edge", args.log_level)
+    run(settings)
+    return 0
+
+
+def _central(args: argparse.Namespace) -> int:
+    from central.main import run
+    from central.settings import CentralSettings
+
+    settings = load(
+        CentralSettings,
+        args.config,
+        {
+            "database.url": args.database,
+            "mqtt.url": args.broker,
+            "http.port": args.http_port,
+        },
+    )
+    logs.setup("central", args.log_level)
+    run(settings)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from floorsync.demo import run
+
+    logs.setup("demo", args.log_level)
+    return run(
+        args.data_dir, args.broker, args.broker_port, args.central_port, args.edge_port, args.rate
+    )
+
+
+def _sim_station(args: argparse.Namespace) -> int:
+    import signal
+
+    from simulators.station import StationSimulator
+
+    logs.setup("sim-station", args.log_level)
+    sim = StationSimulator(args.edge_url, args.station, rate=args.rate, seed=args.seed)
+    signal.signal(signal.SIGTERM, lambda *_: sim.stop())
+    with contextlib.suppress(KeyboardInterrupt):
+        sim.run(count=args.count)
+    return 0
+
+
+def _bench_sync(args: argparse.Namespace) -> int:
+    from floorsync.bench.sync import main
+
+    logs.setup("bench", args.log_level)
+    return main(args)
+
+
+def _contract_docs(args: argparse.Namespace) -> int:
+    from protocols.contract.reference import render
+
+    text = render()
+    if args.check:
+        current = args.output.read_text() if args.output.exists() else ""
+        if current != text:
+            print(f"{args.output} is out of date: run `floorsync contract docs`", file=sys.stderr)
+            return 1
+        print(f"{args.output} is up to date")
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _scan_explain(args: argparse.Namespace) -> int:
+    import json
+
+    from protocols.barcode import explain
+
+    raw = args.input.encode().decode("unicode_escape") if args.escapes else args.input
+    result = explain(raw)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0 if result["accepted"] else 1
+
+
+def _add(
+    sub: Any, name: str, handler: Handler, help_text: str, example: str
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler)
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="floorsync",
+        description="FloorSync: shop-floor MES edge gateway and central service.",
+        epilog="example:\n  floorsync demo",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = _add(
+        sub,
+        "demo",
+        _demo,
+        "run broker, central, an edge node and a simulated station",
+        "floorsync demo --central-port 8080 --edge-port 8081",
+    )
+    p.add_argument("--data-dir", type=Path, default=Path("var/demo"))
+    p.add_argument("--broker", metavar="URL", help="use this broker instead of the embedded one")
+    p.add_argument("--broker-port", type=int, default=1883, help="embedded broker's port")
+    p.add_argument("--central-port", type=int, default=8080)
+    p.add_argument("--edge-port", type=int, default=8081)
+    p.add_argument("--rate", type=float, default=2.0, help="station reports per second")
+
+    p = _add(
+        sub,
+        "edge",
+        _edge,
+        "run an edge node (outbox, uplink, station API)",
+        "floorsync edge --config config/edge.example.toml --broker mqtt://127.0.0.1:1883",
+    )
+    p.add_argument("--config", type=Path, required=True, help="edge settings (TOML)")
+    p.add_argument("--broker", metavar="URL", help="overrides mqtt.url")
+    p.add_argument("--http-port", type=int, help="overrides http.port")
+    p.add_argument("--data-dir", type=Path, help="overrides node.data_dir")
+
+    p = _add(
+        sub,
+        "central",
+        _central,
+        "run the central service (ingest, storage, API)",
+        "floorsync central --database postgresql://postgres@127.0.0.1/floorsync",
+    )
+    p.add_argument("--config", type=Path, help="central settings (TOML); defaults otherwise")
+    p.add_argument("--database", metavar="URL", help="overrides database.url")
+    p.add_argument("--broker", metavar="URL", help="overrides mqtt.url")
+    p.add_argument("--http-port", type=int, help="overrides http.port")
+
+    sim = sub.add_parser(
+        "sim",
+        help="simulators that stand in for hardware",
+        description="simulators that stand in for hardware",
+        epilog="example:\n  floorsync sim station --edge-url http://127.0.0.1:8081",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sims = sim.add_subparsers(dest="simulator", required=True, metavar="SIMULATOR")
+    p = _add(
+        sims,
+        "station",
+        _sim_station,
+        "a station terminal posting events to an edge",
+        "floorsync sim station --edge-url http://127.0.0.1:8081 --rate 5",
+    )
+    p.add_argument("--edge-url", required=True)
+    p.add_argument("--station", default="ST-10")
+    p.add_argument("--rate", type=float, default=2.0, help="production reports per second")
+    p.add_argument("--count", type=int, help="stop after this many reports")
+    p.add_argument("--seed", type=int)
+
+    bench = sub.add_parser(
+        "bench",
+        help="benchmarks, printed with ratios to a baseline",
+        description="benchmarks, printed with ratios to a baseline",
+        epilog="example:\n  floorsync bench sync",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    p = _add(
+        benches,
+        "sync",
+        _bench_sync,
+        "sync throughput, latency and backlog drain",
+        "floorsync bench sync --quick",
+    )
+    p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    p.add_argument("--events", type=int, default=200_000, help="events for the durable rate")
+    p.add_argument("--backlog", type=int, default=1_000_000, help="backlog to drain")
+    p.add_argument("--latency-seconds", type=float, default=20.0)
+    p.add_argument("--mosquitto", default="mosquitto", help="mosquitto binary")
+    p.add_argument("--work-dir", type=Path, help="keep files here (default: a temp dir)")
+    p.add_argument("--json", type=Path, help="also write the figures as JSON")
+
+    contract = sub.add_parser(
+        "contract",
+        help="the edge <-> central contract",
+        description="the edge <-> central contract",
+        epilog="example:\n  floorsync contract docs --check",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    contracts = contract.add_subparsers(dest="what", required=True, metavar="WHAT")
+    p = _add(
+        contracts,
+        "docs",
+        _contract_docs,
+        "write the topic and JSON Schema reference",
+        "floorsync contract docs --output docs/contract.md",
+    )
+    p.add_argument("--output", type=Path, default=Path("docs/contract.md"))
+    p.add_argument("--check", action="store_true", help="fail if the file is out of date")
+
+    scan = sub.add_parser(
+        "scan",
+        help="barcode scans",
+        description="barcode scans",
+        epilog="example:\n  floorsync scan explain 'WO-2026-000123'",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    scans = scan.add_subparsers(dest="what", required=True, metavar="WHAT")
+    p = _add(
+        scans,
+        "explain",
+        _scan_explain,
+        "print as JSON what a scan means or why it is refused",
+        r"floorsync scan explain --escapes ']C1010950110153000310LOT2026A\x1d17271231'",
+    )
+    p.add_argument("input", help="the scanner's input")
+    p.add_argument(
+        "--escapes",
+        action="store_true",
+        help=r"interpret backslash escapes such as \x1d (GS) and \r",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.handler(args)
+        return result
+    except ConfigError as exc:
+        print(f"floorsync {args.command}: configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
