@@ -98,6 +98,7 @@ class Uplink:
         self._sent_seq = outbox.acked_seq
         self._acked_seq = outbox.acked_seq  # newest ack seen; the outbox deletes behind it
         self._inflight: deque[InFlight] = deque()
+        self._generation = 0  # bumped by every rewind, so a batch sent across one is not counted
         self._last_progress = time.monotonic()
         self._stop = threading.Event()
         self._pump_thread = threading.Thread(target=self._pump, name="uplink-pump", daemon=True)
@@ -117,7 +118,8 @@ class Uplink:
         self._stop.set()
         with self._lock:
             self._lock.notify_all()
-        self._pump_thread.join(5)
+        if self._pump_thread.ident is not None:  # a node that never started can still stop
+            self._pump_thread.join(5)
         self.loop.stop(
             farewell=lambda c: c.publish(
                 self.status_topic, self._status("offline", "shutdown"), qos=1, retain=True
@@ -232,6 +234,7 @@ class Uplink:
                 extra={"edge_id": self.edge_id, "from_seq": acked + 1, "why": why},
             )
         self._sent_seq = acked
+        self._generation += 1
         self._inflight.clear()
         self._last_progress = time.monotonic()
 
@@ -244,7 +247,7 @@ class Uplink:
                 if self._inflight and now - self._last_progress > s.ack_timeout_s:
                     self._rewind("ack timeout")
                 can_send = self._ready and len(self._inflight) < s.window
-                sent_seq = self._sent_seq
+                sent_seq, generation = self._sent_seq, self._generation
             if not can_send or self.outbox.last_seq <= sent_seq:
                 if can_send:
                     self.outbox.wait_for_new(sent_seq, timeout=0.2)
@@ -265,18 +268,20 @@ class Uplink:
             if not rows:
                 continue
             payload = encode_batch(self.edge_id, [body for _, body in rows])
+            # Never publish holding our lock: paho takes its callback lock inside publish(),
+            # and its loop thread holds that lock while our callbacks wait for ours.
+            info = self.client.publish(self.events_topic, payload, qos=1)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                self._stop.wait(0.05)
+                continue
             with self._lock:
-                if not self._ready or self._sent_seq != sent_seq:
-                    continue  # reconnected or rewound meanwhile: read again
-                info = self.client.publish(self.events_topic, payload, qos=1)
-                if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                    self._lock.wait(0.05)
-                    continue
-                first, last = rows[0][0], rows[-1][0]
+                if self._generation != generation:
+                    continue  # rewound meanwhile: that batch is a duplicate central will ignore
+                now = time.monotonic()
                 if not self._inflight:
-                    self._last_progress = time.monotonic()
-                self._inflight.append(InFlight(first, last, time.monotonic()))
-                self._sent_seq = last
+                    self._last_progress = now
+                self._inflight.append(InFlight(rows[0][0], rows[-1][0], now))
+                self._sent_seq = rows[-1][0]
             if s.max_rate > 0:
                 tokens -= len(rows)
             self.batches_sent += 1

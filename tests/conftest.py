@@ -6,13 +6,7 @@ instead of skipping.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,67 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-REQUIRE = os.environ.get("FLOORSYNC_REQUIRE_SERVICES") == "1"
-PG_ADMIN_URL = os.environ.get(
-    "FLOORSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-def unavailable(what: str) -> None:
-    """Skip, or fail when services are required."""
-    if REQUIRE:
-        pytest.fail(f"{what} (FLOORSYNC_REQUIRE_SERVICES=1)")
-    pytest.skip(what)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on port {port}")
-
-
-class Mosquitto:
-    """A Mosquitto process of a test's own, on a free port, persistence off."""
-
-    def __init__(self, binary: str, workdir: Path) -> None:
-        self.binary, self.port = binary, free_port()
-        self.conf = workdir / f"mosquitto-{self.port}.conf"
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 10000\nlog_dest stderr\nlog_type error\nlog_type warning\n"
-        )
-        self.log = workdir / f"mosquitto-{self.port}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [self.binary, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT
-            )
-        wait_port(self.port)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(10)
-        self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
+from tests.helpers import PG_ADMIN_URL, Mosquitto, unavailable
 
 
 @pytest.fixture(scope="session")

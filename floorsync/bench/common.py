@@ -1,0 +1,101 @@
+"""Helpers shared by the bench and its child processes: payloads, RSS, CPU, JSON lines."""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+_emit_lock = threading.Lock()
+
+
+def emit(kind: str, **fields: Any) -> None:
+    """One JSON line on stdout, for the bench that started this process."""
+    line = orjson.dumps({"type": kind, **fields})
+    with _emit_lock:
+        sys.stdout.buffer.write(line + b"\n")
+        sys.stdout.buffer.flush()
+
+
+def exit_when_parent_goes() -> None:
+    """Exit this child as soon as its stdin closes: the bench that started it is gone."""
+
+    def watch() -> None:
+        while sys.stdin.buffer.read(4096):
+            pass
+        os._exit(3)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def rss_mib(pid: int | str = "self") -> float:
+    """Resident set size of a process (VmRSS), in MiB; 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far; 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile (``q`` in 0..100) of an already sorted list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
+
+
+def production_reports(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    """``count`` production reports like a station terminal posts (simulators/station.py)."""
+    rng = random.Random(seed)
+    start = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+    reports = []
+    for i in range(count):
+        crew = [f"EMP-{rng.randint(1, 300):04d}" for _ in range(rng.choice((1, 2, 2, 3)))]
+        good = [rng.randint(3, 12) for _ in crew]
+        scrap = [rng.choice((0, 0, 0, 1)) for _ in crew]
+        period_start = start + timedelta(seconds=30 * i)
+        period_end = period_start + timedelta(seconds=30)
+        hours = 30 / 3600
+        reports.append(
+            {
+                "work_order": f"WO-2026-{rng.randint(100, 160):06d}",
+                "operation": rng.choice(("10", "20", "30", "40")),
+                "good": sum(good),
+                "scrap": sum(scrap),
+                "period_start": period_start.isoformat(),
+                "period_end": period_end.isoformat(),
+                "labour_hours": round(hours * len(crew), 6),
+                "crew": [
+                    {"operator": op, "good": g, "scrap": s, "labour_hours": round(hours, 6)}
+                    for op, g, s in zip(crew, good, scrap, strict=True)
+                ],
+                "source": "counter",
+            }
+        )
+    return reports
+
+
+def stations(count: int = 16) -> list[str]:
+    return [f"ST-{10 * (i + 1)}" for i in range(count)]
