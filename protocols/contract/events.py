@@ -2,14 +2,51 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
+
+def _iso_datetime(value: object) -> object:
+    # pydantic's lax mode would also take numbers and numeric text as Unix times; the
+    # published schema says ISO 8601 text, so that is all the wire may carry.
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    elif isinstance(value, datetime):
+        return value
+    raise ValueError("must be an ISO 8601 date-time with a UTC offset, e.g. 2026-03-02T07:15:00Z")
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("must be an ISO 8601 date, e.g. 2026-03-31")
+
+
+# Numbers and booleans are strict: "5" is not 5 and 1 is not true, as the JSON Schemas say.
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")]
-Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0, le=10_000_000)]
+Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+PositiveQuantity = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
+Day = Annotated[date, BeforeValidator(_iso_date)]
 
 
 class Payload(BaseModel):
@@ -25,10 +62,10 @@ class MaterialIssue(Payload):
     operation: Code
     item: Code
     lot: Annotated[str, Field(min_length=1, max_length=64)]
-    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    quantity: PositiveQuantity
     unit: Annotated[str, Field(min_length=1, max_length=16)] = "pcs"
     gtin: Annotated[str, Field(pattern=r"^\d{14}$")] | None = None
-    expiry: date | None = None
+    expiry: Day | None = None
     operators: list[Code] = Field(default_factory=list)
     over_issue_approved_by: Code | None = Field(
         default=None, description="supervisor who approved an issue above requirement + tolerance"
@@ -52,12 +89,12 @@ class ProductionReport(Payload):
     good: Count
     scrap: Count
     rework: Count = 0
-    period_start: AwareDatetime
-    period_end: AwareDatetime
+    period_start: Timestamp
+    period_end: Timestamp
     labour_hours: Quantity = 0.0
     crew: list[CrewShare] = Field(default_factory=list)
     source: Literal["counter", "terminal"] = "terminal"
-    operation_end: bool = Field(default=False, description="the last report of this operation")
+    operation_end: Flag = Field(default=False, description="the last report of this operation")
 
     @model_validator(mode="after")
     def _consistent(self) -> ProductionReport:
@@ -78,7 +115,7 @@ class ProductionReport(Payload):
 
 class Defect(Payload):
     code: Code
-    quantity: Annotated[int, Field(ge=1, le=10_000_000)] = 1
+    quantity: Annotated[int, Field(ge=1, le=10_000_000, strict=True)] = 1
 
 
 class Inspection(Payload):
@@ -86,7 +123,7 @@ class Inspection(Payload):
 
     work_order: Code
     operation: Code
-    inspected: Annotated[int, Field(ge=1, le=10_000_000)]
+    inspected: Annotated[int, Field(ge=1, le=10_000_000, strict=True)]
     defects: list[Defect] = Field(default_factory=list)
     disposition: Literal["accept", "rework", "scrap"]
     inspector: Code
@@ -100,7 +137,7 @@ class MachineState(Payload):
     machine: Code
     state: Literal["running", "idle", "setup", "down", "offline"]
     reason: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    since: AwareDatetime
+    since: Timestamp
 
     @model_validator(mode="after")
     def _down_needs_reason(self) -> MachineState:
@@ -110,10 +147,14 @@ class MachineState(Payload):
 
 
 class OperatorLogin(Payload):
+    """An operator logged in at a station, by badge scan."""
+
     operator: Code
 
 
 class OperatorLogout(Payload):
+    """An operator left a station: logged out, shift end, idle timeout or replaced."""
+
     operator: Code
     reason: Literal["logout", "shift_end", "timeout", "replaced"] = "logout"
 

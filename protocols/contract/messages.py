@@ -7,26 +7,39 @@ broker or SQLite, bounds a one-message-per-event design.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from protocols.contract.errors import ContractError
-from protocols.contract.events import EVENT_KINDS, Code, Payload
+from protocols.contract.events import (
+    EVENT_KINDS,
+    Code,
+    Day,
+    Payload,
+    PositiveQuantity,
+    Timestamp,
+)
 
 CONTRACT_VERSION = 1
 
 EdgeId = Annotated[str, Field(min_length=7, max_length=260, pattern=r"^[^/#+]+(/[^/#+]+){3}$")]
-Seq = Annotated[int, Field(ge=1, lt=2**63)]
+Seq = Annotated[int, Field(ge=1, lt=2**63, strict=True)]
+
+
+def _exact_version(value: object) -> object:
+    # Literal[1] alone would take true and 1.0 for 1.
+    if type(value) is not int:
+        raise ValueError(f"Input should be {CONTRACT_VERSION}")
+    return value
 
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    v: Literal[1] = 1
+    v: Annotated[Literal[1], BeforeValidator(_exact_version)] = 1
 
 
 class Envelope(Message):
@@ -35,7 +48,7 @@ class Envelope(Message):
     event_id: UUID
     edge_id: EdgeId = Field(description="site/area/line/edge of the edge node that recorded it")
     seq: Seq = Field(description="per-edge sequence number, 1, 2, 3, ... without gaps")
-    ts: AwareDatetime = Field(description="source timestamp: when it happened at the station (UTC)")
+    ts: Timestamp = Field(description="source timestamp: when it happened at the station (UTC)")
     kind: str = Field(description="one of the event kinds; says which payload schema applies")
     station: Code
     payload: dict[str, Any]
@@ -48,8 +61,8 @@ class Ack(Message):
     """Central's end-to-end acknowledgement: every event up to ``acked_seq`` is committed."""
 
     edge_id: EdgeId
-    acked_seq: Annotated[int, Field(ge=0, lt=2**63)]
-    ts: AwareDatetime
+    acked_seq: Annotated[int, Field(ge=0, lt=2**63, strict=True)]
+    ts: Timestamp
 
 
 class EdgeStatus(Message):
@@ -57,7 +70,7 @@ class EdgeStatus(Message):
 
     edge_id: EdgeId
     state: Literal["online", "offline"]
-    ts: AwareDatetime
+    ts: Timestamp
     reason: Literal["connected", "shutdown", "connection_lost"]
     software: str = ""
 
@@ -68,9 +81,9 @@ class DispatchOperation(BaseModel):
     operation: Code
     work_center: Code
     stations: list[Code] = Field(default_factory=list)
-    planned_start: AwareDatetime | None = None
-    planned_end: AwareDatetime | None = None
-    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    planned_start: Timestamp | None = None
+    planned_end: Timestamp | None = None
+    quantity: PositiveQuantity
 
 
 class DispatchOrder(BaseModel):
@@ -78,9 +91,9 @@ class DispatchOrder(BaseModel):
 
     work_order: Code
     item: Code
-    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False)]
-    due: date | None = None
-    sequence: Annotated[int, Field(ge=1)]
+    quantity: PositiveQuantity
+    due: Day | None = None
+    sequence: Annotated[int, Field(ge=1, strict=True)]
     operations: list[DispatchOperation]
 
 
@@ -115,8 +128,8 @@ class Command(Message):
 
     command: Literal["dispatch_list", "master_data"]
     edge_id: EdgeId
-    version: Annotated[int, Field(ge=1)]
-    issued_at: AwareDatetime
+    version: Annotated[int, Field(ge=1, strict=True)]
+    issued_at: Timestamp
     body: dict[str, Any]
 
 
@@ -130,11 +143,12 @@ def encode_batch(edge_id: str, envelopes: list[bytes]) -> bytes:
     return head + b',"events":[' + b",".join(envelopes) + b"]}"
 
 
-def _reason(error: ValidationError) -> str:
+def _reason(what: str, error: ValidationError) -> str:
+    """``<what> <field>: <problem>``, or ``<what>: <problem>`` for the message as a whole."""
     first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "message"
+    where = ".".join(str(p) for p in first["loc"])
     more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+    return f"{what} {where}: {first['msg']}{more}" if where else f"{what}: {first['msg']}{more}"
 
 
 def _load(raw: bytes | str) -> Any:
@@ -149,8 +163,9 @@ def decode_batch(raw: bytes | str) -> tuple[str, list[Any]]:
     data = _load(raw)
     if not isinstance(data, dict):
         raise ContractError("batch is not a JSON object")
-    if data.get("v") != CONTRACT_VERSION:
-        raise ContractError(f"unsupported contract version {data.get('v')!r}")
+    version = data.get("v")
+    if type(version) is not int or version != CONTRACT_VERSION:
+        raise ContractError(f"unsupported contract version {version!r}")
     edge_id, events = data.get("edge_id"), data.get("events")
     if (
         not isinstance(edge_id, str)
@@ -171,14 +186,14 @@ def validate_envelope(data: Any) -> Envelope:
     try:
         envelope = Envelope.model_validate(data)
     except ValidationError as exc:
-        raise ContractError(f"envelope {_reason(exc)}") from None
+        raise ContractError(_reason("envelope", exc)) from None
     model = EVENT_KINDS.get(envelope.kind)
     if model is None:
         raise ContractError(f"unknown event kind {envelope.kind!r}")
     try:
         model.model_validate(envelope.payload)
     except ValidationError as exc:
-        raise ContractError(f"{envelope.kind} payload {_reason(exc)}") from None
+        raise ContractError(_reason(f"{envelope.kind} payload", exc)) from None
     return envelope
 
 
@@ -186,7 +201,7 @@ def _decode(model: type[Message], raw: bytes | str) -> Any:
     try:
         return model.model_validate(_load(raw))
     except ValidationError as exc:
-        raise ContractError(f"{model.__name__} {_reason(exc)}") from None
+        raise ContractError(_reason(model.__name__, exc)) from None
 
 
 def decode_ack(raw: bytes | str) -> Ack:
@@ -205,5 +220,5 @@ def decode_command(raw: bytes | str) -> tuple[Command, BaseModel]:
     try:
         body = COMMAND_BODIES[command.command].model_validate(command.body)
     except ValidationError as exc:
-        raise ContractError(f"{command.command} body {_reason(exc)}") from None
+        raise ContractError(_reason(f"{command.command} body", exc)) from None
     return command, body

@@ -107,6 +107,8 @@ class TopicLayout:
             if len(rest) != 1:
                 raise ContractError(f"command topic {topic!r} needs exactly one command name")
             name = rest[0]
+            if not SEGMENT.match(name):
+                raise ContractError(f"command name {name!r} is not a valid topic segment")
         elif rest:
             raise ContractError(f"topic {topic!r} has extra levels after {channel_name!r}")
         return EdgeAddress(site, area, line, edge), channel, name
