@@ -89,7 +89,8 @@ def create_app(sync: CentralSync, *, manage: bool = True) -> FastAPI:
                 ).all()
             )
         result = []
-        for edge_id in sorted(set(cursors) | set(statuses)):
+        # An edge whose first events wait behind a gap has no cursor yet but is one to watch.
+        for edge_id in sorted(set(cursors) | set(statuses) | set(gaps)):
             cursor, status, gap = cursors.get(edge_id), statuses.get(edge_id), gaps.get(edge_id)
             result.append(
                 {

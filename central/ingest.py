@@ -36,6 +36,7 @@ from protocols.contract import (
 log = logging.getLogger(__name__)
 
 RAW_LIMIT = 65_536  # bytes of a bad message kept in the dead-letter table
+TOPIC_LIMIT = 512  # dead_letters.topic is String(512); a topic may be far longer
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Gap:
 
 @dataclass
 class _Edge:
+    applied_seq: int = 0
     held: dict[int, Item] = field(default_factory=dict)
     gap_since: float | None = None
     alarmed: bool = False
@@ -81,7 +83,8 @@ class _Edge:
 
 def _raw_text(raw: Any) -> str:
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else orjson.dumps(raw).decode()
-    return text[:RAW_LIMIT]
+    # PostgreSQL text cannot hold NUL; garbage that contains it must still be dead-lettered.
+    return text[:RAW_LIMIT].replace("\x00", "\\x00")
 
 
 class Ingestor:
@@ -187,6 +190,7 @@ class Ingestor:
         new_applied = nxt - 1 if run else applied_seq
         outcome.applied = sum(isinstance(item, Envelope) for item in run)
         outcome.dead_lettered = len(loose) + sum(isinstance(item, Rejected) for item in run)
+        state.applied_seq = new_applied
         state.held = {s: i for s, i in pending.items() if s > new_applied}
         if len(state.held) > self.hold_limit:
             for seq in sorted(state.held)[self.hold_limit :]:
@@ -260,7 +264,7 @@ class Ingestor:
         values = [
             {
                 "received_at": now,
-                "topic": topic,
+                "topic": topic[:TOPIC_LIMIT],
                 "edge_id": edge_id,
                 "seq": seq,
                 "reason": reason,
@@ -319,7 +323,7 @@ class Ingestor:
         for edge_id, state in self._edges.items():
             if state.held and state.gap_since is not None:
                 first = min(state.held)
-                result.append(
-                    Gap(edge_id, 0, len(state.held), first, now - state.gap_since, state.alarmed)
-                )
+                since = now - state.gap_since
+                held = len(state.held)
+                result.append(Gap(edge_id, state.applied_seq, held, first, since, state.alarmed))
         return result

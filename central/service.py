@@ -96,21 +96,20 @@ class CentralSync:
                 "ignored malformed edge status", extra={"topic": topic, "reason": exc.reason}
             )
             return
-        with self.engine.begin() as conn:
-            upsert(
-                conn,
-                edge_status,
-                [
-                    {
-                        "edge_id": status.edge_id,
-                        "state": status.state,
-                        "reason": status.reason,
-                        "since": status.ts,
-                        "software": status.software,
-                    }
-                ],
-                replace=("state", "reason", "since", "software"),
-            )
+        row = {
+            "edge_id": status.edge_id,
+            "state": status.state,
+            "reason": status.reason,
+            "since": status.ts,
+            "software": status.software,
+        }
+        try:
+            with self.engine.begin() as conn:
+                upsert(conn, edge_status, [row], replace=("state", "reason", "since", "software"))
+        except Exception:
+            # Raised into paho it would end the MQTT thread, and with it all ingest.
+            log.exception("edge status not stored", extra={"topic": topic})
+            return
         log.info(
             "edge status",
             extra={"edge_id": status.edge_id, "state": status.state, "reason": status.reason},

@@ -36,6 +36,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA synchronous = FULL")
             cur.execute("PRAGMA busy_timeout = 10000")
             cur.close()
+            # sqlite3's legacy transaction control sends no BEGIN before a SELECT or SAVEPOINT,
+            # so a released savepoint would commit on its own, apart from the cursor update that
+            # belongs to it; SQLAlchemy emits BEGIN itself instead (see its SQLite docs).
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -14,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 
@@ -24,6 +28,24 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored in UTC: SQLite keeps no offset, so it is read back as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: central stores aware datetimes only")
+        return None if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 # BigInteger autoincrement is only an alias of INTEGER PRIMARY KEY on SQLite with this variant.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -37,8 +59,8 @@ events = Table(
     Column("event_id", String(36), nullable=False),
     Column("kind", String(64), nullable=False),
     Column("station", String(64), nullable=False),
-    Column("source_ts", DateTime(timezone=True), nullable=False),
-    Column("ingested_at", DateTime(timezone=True), nullable=False),
+    Column("source_ts", UtcDateTime(), nullable=False),
+    Column("ingested_at", UtcDateTime(), nullable=False),
     Column("payload", JSON, nullable=False),
     UniqueConstraint("edge_id", "seq", name="uq_events_edge_seq"),
     UniqueConstraint("event_id", name="uq_events_event_id"),
@@ -50,14 +72,14 @@ edge_cursors = Table(
     metadata,
     Column("edge_id", String(260), primary_key=True),
     Column("applied_seq", BigInteger, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 dead_letters = Table(
     "dead_letters",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
     Column("topic", String(512), nullable=False),
     Column("edge_id", String(260)),
     Column("seq", BigInteger),
@@ -71,7 +93,7 @@ edge_status = Table(
     Column("edge_id", String(260), primary_key=True),
     Column("state", String(16), nullable=False),
     Column("reason", String(32), nullable=False),
-    Column("since", DateTime(timezone=True), nullable=False),
+    Column("since", UtcDateTime(), nullable=False),
     Column("software", String(64), nullable=False, default=""),
 )
 
@@ -98,6 +120,6 @@ machine_states = Table(
     Column("machine", String(64), primary_key=True),
     Column("state", String(16), nullable=False),
     Column("reason", String(200)),
-    Column("since", DateTime(timezone=True), nullable=False),
+    Column("since", UtcDateTime(), nullable=False),
     Column("seq", BigInteger, nullable=False),
 )
