@@ -31,6 +31,7 @@ from protocols.contract import (
     TopicLayout,
     decode_batch,
     validate_envelope,
+    validate_envelopes,
 )
 
 log = logging.getLogger(__name__)
@@ -130,8 +131,12 @@ class Ingestor:
 
         candidates: dict[int, Item] = {}
         loose: list[tuple[str, Any]] = []  # invalid and not tied to a place in the sequence
-        for item in items:
-            self._sort(edge_id, item, candidates, loose)
+        envelopes = validate_envelopes(items)
+        if envelopes is not None and all(e.edge_id == edge_id for e in envelopes):
+            candidates = {e.seq: e for e in envelopes}  # the usual case, in one pass
+        else:
+            for item in items:
+                self._sort(edge_id, item, candidates, loose)
         outcome = self._apply(topic, edge_id, candidates, loose)
         self._check_gap(edge_id, outcome)
         return outcome

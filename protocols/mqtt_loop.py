@@ -51,7 +51,8 @@ class ClientLoop:
     ) -> None:
         """Stop the loop; if still connected, publish ``farewell`` and disconnect cleanly."""
         self._stop.set()
-        self._thread.join(timeout)
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
         if not self.client.is_connected():
             return
         if farewell:

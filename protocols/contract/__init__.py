@@ -31,6 +31,7 @@ from protocols.contract.messages import (
     encode,
     encode_batch,
     validate_envelope,
+    validate_envelopes,
 )
 from protocols.contract.topics import Channel, EdgeAddress, TopicLayout
 
@@ -61,4 +62,5 @@ __all__ = [
     "encode_batch",
     "payload_model",
     "validate_envelope",
+    "validate_envelopes",
 ]

@@ -451,3 +451,19 @@ def test_decoders_raise_only_contract_error(value: Any) -> None:
 def test_decode_batch_of_arbitrary_bytes_raises_only_contract_error(data: bytes) -> None:
     with contextlib.suppress(ContractError):
         decode_batch(data)
+
+
+def test_validating_a_batch_in_one_pass_agrees_with_one_by_one() -> None:
+    from protocols.contract import validate_envelopes
+
+    items = [orjson.loads(path.read_bytes()) for path in sorted(GOLDEN.glob("envelope_*.json"))]
+    together = validate_envelopes(items)
+    assert together is not None
+    one_by_one = [validate_envelope(item) for item in items]
+    assert [e.model_dump() for e in together] == [e.model_dump() for e in one_by_one]
+
+    spoiled = copy.deepcopy(items)
+    spoiled[-1]["payload"]["unexpected"] = 1
+    assert validate_envelopes(spoiled) is None, "one bad event sends the batch the slow way"
+    with pytest.raises(ContractError):
+        validate_envelope(spoiled[-1])
