@@ -73,6 +73,11 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the file to the newest schema; returns the version it is at."""
     current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"edge store is at schema version {current}, newer than this software knows "
+            f"({len(MIGRATIONS)}); run the newer version or restore a backup"
+        )
     for version, (name, script) in enumerate(MIGRATIONS[current:], start=current + 1):
         log.info("edge store migration", extra={"version": version, "migration": name})
         conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")

@@ -54,6 +54,11 @@ class InFlight:
     sent_at: float
 
 
+def client_id(address: EdgeAddress) -> str:
+    """Unique per edge across the plant: two lines may each have an ``edge1``."""
+    return "floorsync-edge." + address.path.replace("/", ".")
+
+
 class Uplink:
     """One edge's MQTT session: events up, acks and commands down, birth and last will."""
 
@@ -78,7 +83,7 @@ class Uplink:
         self.events_topic = self.layout.events(address)
         self.ack_topic = self.layout.ack(address)
         self.status_topic = self.layout.status(address)
-        self.client = make_client(broker, client_id=f"edge-{address.edge}", clean=False)
+        self.client = make_client(broker, client_id=client_id(address), clean=False)
         self.client.max_inflight_messages_set(max(20, self.settings.window * 2))
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect

@@ -32,6 +32,10 @@ class ClientLoop:
         before_connect: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
+        # With a write callback set, paho's publish() from another thread only queues the
+        # packet and wakes our select(); without one it writes to the socket itself, and two
+        # threads writing interleave the bytes of two packets.
+        client.on_socket_register_write = _loop_thread_writes
         self.broker = broker
         self.keepalive = keepalive
         self.backoff = backoff or Backoff()
@@ -98,3 +102,7 @@ class ClientLoop:
                 return
             log.warning("broker connection lost", extra={"broker": str(self.broker), "rc": int(rc)})
             self._stop.wait(self.backoff.next_delay())
+
+
+def _loop_thread_writes(_client: mqtt.Client, _userdata: object, _sock: object) -> None:
+    """Nothing to do: the loop thread sees the queued packet and writes it."""

@@ -10,6 +10,7 @@ first and last message it received. Exits when its stdin closes.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -18,6 +19,11 @@ import paho.mqtt.client as mqtt
 
 from floorsync.bench.common import emit, exit_when_parent_goes
 from protocols.mqtt import BrokerUrl, make_client
+
+
+def cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             done.set()
 
     def on_subscribe(*_: object) -> None:
-        emit("ready")
+        emit("ready", cpu=cpu())
 
     def on_connect(client: mqtt.Client, *_: object) -> None:
         client.subscribe(args.topic, qos=1)
@@ -55,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     client.connect(BrokerUrl.parse(args.broker).host, BrokerUrl.parse(args.broker).port, 30)
     client.loop_start()
     complete = done.wait(args.timeout)
-    emit("result", received=received, first=first, last=last, complete=complete)
+    emit("result", received=received, first=first, last=last, complete=complete, cpu=cpu())
     client.loop_stop()
     client.disconnect()
     return 0

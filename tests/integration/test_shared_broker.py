@@ -19,6 +19,7 @@ from central.service import CentralSync
 from central.settings import CentralSettings
 from edge.node import EdgeNode
 from edge.settings import EdgeSettings
+from edge.uplink import client_id
 from protocols.mqtt import BrokerUrl, make_client
 from tests.helpers import unavailable
 from tests.integration.conftest import wait_for
@@ -73,13 +74,13 @@ def test_events_cross_the_plant_broker_exactly_once(tmp_path: Path) -> None:
         node.stop()
         central.stop()
         engine.dispose()
-        forget_sessions(broker, [f"central-{root}", f"edge-{root}"])
+        forget_sessions(broker, [f"central-{root}", client_id(node.address)])
 
 
 def forget_sessions(broker: BrokerUrl, client_ids: list[str]) -> None:
     """Leave the shared broker as we found it: drop the persistent sessions we made."""
-    for client_id in client_ids:
-        client = make_client(broker, client_id, clean=True)
+    for session in client_ids:
+        client = make_client(broker, session, clean=True)
         client.connect(broker.host, broker.port)
         client.loop(0.2)
         client.disconnect()

@@ -1,0 +1,184 @@
+"""The edge's HTTP API: recording events, one error shape, health, status and metrics."""
+
+from __future__ import annotations
+
+import sqlite3
+import warnings
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+from edge.api import create_app
+from edge.node import EdgeNode
+from edge.settings import EdgeSettings, MqttSettings, NodeSettings
+from protocols.contract import validate_envelope
+from tests.edge.support import ADDRESS, EDGE_ID
+from tests.helpers import free_port
+
+with warnings.catch_warnings():
+    # Starlette 1.x warns when its TestClient runs on httpx rather than httpx2; the client
+    # works the same. Drop this once the dev dependencies bring httpx2.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[EdgeNode]:
+    """A node that is never started: the API works from the outbox alone, broker or not."""
+    settings = EdgeSettings(
+        node=NodeSettings(
+            site=ADDRESS.site,
+            area=ADDRESS.area,
+            line=ADDRESS.line,
+            name=ADDRESS.edge,
+            data_dir=tmp_path,
+        ),
+        mqtt=MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}"),
+    )
+    edge = EdgeNode(settings)
+    yield edge
+    edge.stop()
+
+
+@pytest.fixture
+def client(node: EdgeNode) -> Iterator[TestClient]:
+    with TestClient(create_app(node, manage=False)) as test_client:
+        yield test_client
+
+
+def stored(node: EdgeNode) -> list[tuple[int, str, str]]:
+    with closing(sqlite3.connect(node.writer.path)) as conn:
+        return conn.execute("SELECT seq, event_id, kind FROM outbox ORDER BY seq").fetchall()
+
+
+MACHINE_DOWN = {
+    "kind": "machine_state",
+    "station": "ST-1",
+    "payload": {"machine": "M1", "state": "down", "reason": "jam", "since": "2024-05-01T10:00:00Z"},
+    "ts": "2024-05-01T10:00:01Z",
+}
+
+
+def test_recording_an_event_answers_201_once_it_is_in_the_outbox(
+    client: TestClient, node: EdgeNode
+) -> None:
+    response = client.post("/api/v1/events", json=MACHINE_DOWN)
+    assert response.status_code == 201, response.text
+    answer = response.json()
+    assert answer["seq"] == 1 and answer["edge_id"] == EDGE_ID
+    assert stored(node) == [(1, answer["event_id"], "machine_state")]
+    [(_, body)] = node.outbox.read_after(0, 10)
+    envelope = validate_envelope(orjson.loads(body))
+    assert str(envelope.event_id) == answer["event_id"]
+    assert envelope.ts.isoformat() == "2024-05-01T10:00:01+00:00"
+
+    second = client.post("/api/v1/events", json={**MACHINE_DOWN, "ts": None})
+    assert second.status_code == 201 and second.json()["seq"] == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"kind": "coffee_break"}, "unknown event kind 'coffee_break'"),
+        ({"station": "no station!"}, "not a valid station code"),
+        (
+            {"payload": {"machine": "M1", "state": "down", "since": "2024-05-01T10:00:00Z"}},
+            "state 'down' needs a reason",
+        ),
+        (
+            {"payload": {"machine": "M1", "state": "flying", "since": "2024-05-01T10:00:00Z"}},
+            "machine_state payload state: Input should be",
+        ),
+    ],
+)
+def test_an_invalid_event_is_422_invalid_event_and_stores_nothing(
+    client: TestClient, node: EdgeNode, change: dict[str, Any], message: str
+) -> None:
+    response = client.post("/api/v1/events", json={**MACHINE_DOWN, **change})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_event"
+    assert message in error["message"]
+    assert stored(node) == []
+    assert node.outbox.last_seq == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"station": "ST-1", "payload": {}},  # no kind
+        {**MACHINE_DOWN, "payload": "not an object"},
+        {**MACHINE_DOWN, "ts": "2024-05-01T10:00:01"},  # no time zone
+        {**MACHINE_DOWN, "priority": "high"},  # unknown field
+        [MACHINE_DOWN],
+    ],
+)
+def test_a_malformed_request_is_422_invalid_request(
+    client: TestClient, node: EdgeNode, body: Any
+) -> None:
+    response = client.post("/api/v1/events", json=body)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert error["message"] and error["details"]
+    assert stored(node) == []
+
+
+def test_a_body_that_is_not_json_is_422_invalid_request(client: TestClient, node: EdgeNode) -> None:
+    response = client.post(
+        "/api/v1/events", content=b"{kind", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert stored(node) == []
+
+
+def test_health(client: TestClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "edge_id": EDGE_ID, "mqtt_connected": False}
+
+
+def test_status_fields(client: TestClient, node: EdgeNode) -> None:
+    for _ in range(3):
+        assert client.post("/api/v1/events", json=MACHINE_DOWN).status_code == 201
+    node.outbox.ack(1).result(10)
+    status = client.get("/api/v1/status").json()
+    assert status["edge_id"] == EDGE_ID
+    assert status["mqtt_connected"] is False
+    outbox = status["outbox"]
+    assert (outbox["last_seq"], outbox["acked_seq"], outbox["depth"]) == (3, 1, 2)
+    assert outbox["oldest_unacked_age_s"] >= 0
+    assert outbox["last_ack_at"] > 0
+    assert set(status["uplink"]) == {
+        "next_unsent_seq",
+        "batches_sent",
+        "events_sent",
+        "resends",
+        "last_ack_at",
+    }
+    assert status["uplink"]["batches_sent"] == 0
+
+
+def test_metrics(client: TestClient) -> None:
+    for _ in range(2):
+        assert client.post("/api/v1/events", json=MACHINE_DOWN).status_code == 201
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    lines = response.text.splitlines()
+    assert "floorsync_edge_outbox_depth 2.0" in lines
+    assert "floorsync_edge_last_seq 2.0" in lines
+    assert "floorsync_edge_mqtt_connected 0.0" in lines
+    assert any(line.startswith("floorsync_edge_resends_total ") for line in lines)
+
+
+def test_unknown_route_uses_the_error_shape(client: TestClient) -> None:
+    response = client.get("/api/v1/nothing")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
