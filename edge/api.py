@@ -43,6 +43,11 @@ class _Metrics(Collector):
                 stats.oldest_unacked_age_s or 0.0,
                 "age of the oldest unacknowledged event",
             ),
+            (
+                "outbox_oldest_unsent_age_seconds",
+                self.node.oldest_unsent_age_s() or 0.0,
+                "age of the oldest event not yet sent to the broker",
+            ),
             ("last_seq", stats.last_seq, "sequence number of the newest recorded event"),
             ("acked_seq", stats.acked_seq, "newest sequence number central acknowledged"),
             ("last_ack_timestamp_seconds", stats.last_ack_at or 0.0, "wall time of the last ack"),

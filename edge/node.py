@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -55,6 +56,12 @@ class EdgeNode:
         self.writer.close()
         log.info("edge stopped", extra={"edge_id": self.edge_id})
 
+    def oldest_unsent_age_s(self) -> float | None:
+        """How long the oldest event not yet sent in this connection has waited."""
+        first = max(self.uplink.unsent_from(), self.outbox.acked_seq + 1)
+        recorded_at = self.outbox.recorded_at(first)
+        return None if recorded_at is None else max(0.0, time.time() - recorded_at)
+
     def status(self) -> dict[str, Any]:
         stats = self.outbox.stats()
         up = self.uplink
@@ -64,6 +71,7 @@ class EdgeNode:
             "outbox": asdict(stats),
             "uplink": {
                 "next_unsent_seq": up.unsent_from(),
+                "oldest_unsent_age_s": self.oldest_unsent_age_s(),
                 "batches_sent": up.batches_sent,
                 "events_sent": up.events_sent,
                 "resends": up.resends,

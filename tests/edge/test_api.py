@@ -157,12 +157,14 @@ def test_status_fields(client: TestClient, node: EdgeNode) -> None:
     assert outbox["last_ack_at"] > 0
     assert set(status["uplink"]) == {
         "next_unsent_seq",
+        "oldest_unsent_age_s",
         "batches_sent",
         "events_sent",
         "resends",
         "last_ack_at",
     }
     assert status["uplink"]["batches_sent"] == 0
+    assert status["uplink"]["oldest_unsent_age_s"] >= 0, "seq 2 is recorded and not yet sent"
 
 
 def test_metrics(client: TestClient) -> None:
@@ -175,6 +177,8 @@ def test_metrics(client: TestClient) -> None:
     assert "floorsync_edge_outbox_depth 2.0" in lines
     assert "floorsync_edge_last_seq 2.0" in lines
     assert "floorsync_edge_mqtt_connected 0.0" in lines
+    unsent = "floorsync_edge_outbox_oldest_unsent_age_seconds "
+    assert any(line.startswith(unsent) for line in lines)
     assert any(line.startswith("floorsync_edge_resends_total ") for line in lines)
 
 
