@@ -1,0 +1,1 @@
+"""Device coordinators: one per machine or device, each on its own interval (see base.py)."""
