@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import random
 import sys
 import threading
 import time
 import traceback
+from array import array
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -43,11 +45,21 @@ PROGRESS_S = 3.0
 class BenchEdge:
     """One edge's Writer + Outbox + Uplink, with the hooks the bench watches them through."""
 
-    def __init__(self, db: Path, broker: str, name: str, settings: UplinkSettings) -> None:
+    def __init__(
+        self,
+        db: Path,
+        broker: str,
+        name: str,
+        settings: UplinkSettings,
+        *,
+        keep_acks: bool = False,
+    ) -> None:
         self.address = EdgeAddress("bench", "sync", "line-1", name)
         self.writer = Writer(db)
         self.outbox = Outbox(self.writer, self.address.path)
+        self.keep_acks = keep_acks  # off where RSS is measured: the bench must not grow it
         self.acks: list[tuple[int, float]] = []  # (acked_seq, wall time received), ascending
+        self.acked = self.outbox.acked_seq
         self._acked = threading.Condition()
         self.uplink = Uplink(
             self.outbox,
@@ -61,12 +73,10 @@ class BenchEdge:
 
     def _on_ack(self, acked_seq: int, wall: float) -> None:
         with self._acked:
-            self.acks.append((acked_seq, wall))
+            self.acked = acked_seq
+            if self.keep_acks:
+                self.acks.append((acked_seq, wall))
             self._acked.notify_all()
-
-    @property
-    def acked(self) -> int:
-        return self.acks[-1][0] if self.acks else self.outbox.acked_seq
 
     def connect(self, timeout: float = 30.0) -> None:
         self.uplink.start()
@@ -163,13 +173,40 @@ def produce(edge: BenchEdge, count: int, producers: int, window: int, what: str)
     return time.monotonic() - started
 
 
-class Paced:
-    """A steady producer, like stations at ``rate`` events/s; notes when each event committed."""
+class Reservoir:
+    """A uniform sample of fixed size from a stream of values: fixed memory, honest RSS."""
 
-    def __init__(self, edge: BenchEdge, rate: float, first_index: int = 0) -> None:
+    def __init__(self, size: int = 20_000) -> None:
+        self.size, self.count = size, 0
+        self.values = array("d", bytes(8 * size))
+        self._random = random.Random(11)
+
+    def add(self, value: float) -> None:
+        if self.count < self.size:
+            self.values[self.count] = value
+        else:
+            slot = self._random.randrange(self.count + 1)
+            if slot < self.size:
+                self.values[slot] = value
+        self.count += 1
+
+    def sample(self) -> list[float]:
+        return list(self.values[: min(self.count, self.size)])
+
+
+class Paced:
+    """A steady producer, like stations at ``rate`` events/s.
+
+    It samples each event's append latency (submit -> commit) and, with ``record_commits``,
+    notes when each event committed, by sequence number (memory grows with the events).
+    """
+
+    def __init__(
+        self, edge: BenchEdge, rate: float, first_index: int = 0, *, record_commits: bool = False
+    ) -> None:
         self.edge, self.rate, self.index = edge, rate, first_index
-        self.commit_wall: dict[int, float] = {}
-        self.append_s: list[float] = []  # submit -> commit, per event
+        self.commit_wall: dict[int, float] | None = {} if record_commits else None
+        self.append_s = Reservoir()  # submit -> commit
         self.errors: list[BaseException] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="paced-producer", daemon=True)
@@ -191,8 +228,9 @@ class Paced:
         if exc is not None:
             self.errors.append(exc)
             return
-        self.commit_wall[future.result().seq] = wall
-        self.append_s.append(now - submitted)
+        if self.commit_wall is not None:
+            self.commit_wall[future.result().seq] = wall
+        self.append_s.add(now - submitted)
 
     def _run(self) -> None:
         started, sent = time.monotonic(), 0
@@ -248,7 +286,7 @@ def durable(edge: BenchEdge, args: argparse.Namespace) -> dict[str, Any]:
 def latency(edge: BenchEdge, args: argparse.Namespace) -> dict[str, Any]:
     """A steady rate; per event, edge commit -> central's ack received at the edge."""
     edge.connect()
-    paced = Paced(edge, args.rate)
+    paced = Paced(edge, args.rate, record_commits=True)
     paced.start()
     time.sleep(args.warmup)
     measured_from = time.time()
@@ -263,6 +301,7 @@ def latency(edge: BenchEdge, args: argparse.Namespace) -> dict[str, Any]:
     emit("mark", name="end")
     ack_seqs = [seq for seq, _ in edge.acks]
     lags: list[float] = []
+    assert paced.commit_wall is not None
     for seq, committed in paced.commit_wall.items():
         if committed < measured_from:
             continue
@@ -274,7 +313,7 @@ def latency(edge: BenchEdge, args: argparse.Namespace) -> dict[str, Any]:
         "events": len(lags),
         "rate": len(lags) / args.seconds,
         **ms_stats(lags, "ack"),
-        **ms_stats(paced.append_s, "append"),
+        **ms_stats(paced.append_s.sample(), "append"),
         "resends": edge.uplink.resends,
         "last_seq": last,
         "rss_mib": rss_mib(),
@@ -346,7 +385,7 @@ def backlog(edge: BenchEdge, args: argparse.Namespace, rss: RssSampler) -> dict[
         "seconds": seconds,
         "rate": drained / seconds,
         "live_events": last - args.events,
-        **ms_stats(live.append_s, "live_append"),
+        **ms_stats(live.append_s.sample(), "live_append"),
         "resends": edge.uplink.resends,
         "last_seq": last,
         "rss_after_fill_mib": rss_after_fill,
@@ -383,7 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     rss = RssSampler() if args.mode == "backlog" else None
     settings = UplinkSettings(batch_events=args.batch_events, window=args.uplink_window)
     try:
-        edge = BenchEdge(args.db, args.broker, args.edge, settings)
+        edge = BenchEdge(
+            args.db, args.broker, args.edge, settings, keep_acks=args.mode == "latency"
+        )
         try:
             if args.mode == "durable":
                 result = durable(edge, args)

@@ -61,10 +61,9 @@ class Processes:
         return proc
 
     def stop(self, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        if proc.stdin is not None:  # a bench worker exits when its stdin closes
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
         code = stop(proc, timeout)
         for child in list(self._children):
             if child[0] is proc:
@@ -232,6 +231,9 @@ class Worker:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(30)
         self._procs.stop(self.proc)
+        self._reader.join(5)
+        if self.proc.stdout is not None and not self._reader.is_alive():
+            self.proc.stdout.close()
         return result
 
     def cpu_between(self, first: str = "start", last: str = "end") -> dict[str, float]:
