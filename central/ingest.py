@@ -21,8 +21,8 @@ import orjson
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from central.db.schema import dead_letters, edge_cursors, events
-from central.effects import apply_effects, upsert
+from central.db.schema import dead_letters, edge_cursors
+from central.effects import apply_effects, insert_events, upsert
 from protocols.contract import (
     Ack,
     Channel,
@@ -62,6 +62,16 @@ class Outcome:
     duplicates: int = 0
     held: int = 0
     dead_lettered: int = 0
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one transaction of ``_apply`` did, for the in-memory state once it commits."""
+
+    applied_seq: int
+    pending: dict[int, Item]
+    run: list[Item]
+    duplicates: int
 
 
 @dataclass
@@ -167,63 +177,64 @@ class Ingestor:
         self, topic: str, edge_id: str, candidates: dict[int, Item], loose: list[tuple[str, Any]]
     ) -> Outcome:
         state = self._edges.setdefault(edge_id, _Edge())
-        outcome = Outcome(edge_id=edge_id)
-        with self.engine.begin() as conn:
-            applied_seq = self._cursor(conn, edge_id)
-            pending = dict(state.held)
-            for seq, item in candidates.items():
-                if seq <= applied_seq:
-                    outcome.duplicates += 1
-                elif seq not in pending:
-                    pending[seq] = item
-            run: list[Item] = []
-            nxt = applied_seq + 1
-            while nxt in pending:
-                run.append(pending.pop(nxt))
-                nxt += 1
-            try:
-                with conn.begin_nested():
-                    self._store_run(conn, edge_id, run, topic)
-            except IntegrityError:
-                # A clash inside the run (e.g. a reused event id): store it one by one so
-                # only the clashing events are dead-lettered and the sequence goes on.
-                run = [self._store_alone(conn, edge_id, item, topic) for item in run]
-            if run:
-                self._set_cursor(conn, edge_id, nxt - 1)
-            self._dead_letters(conn, topic, edge_id, [(None, reason, raw) for reason, raw in loose])
+        try:
+            with self.engine.begin() as conn:
+                step = self._apply_in(conn, topic, edge_id, state, candidates, loose, alone=False)
+        except IntegrityError:
+            # A clash inside the run (e.g. a reused event id): do it again one by one, so
+            # only the clashing events are dead-lettered and the sequence goes on.
+            with self.engine.begin() as conn:
+                step = self._apply_in(conn, topic, edge_id, state, candidates, loose, alone=True)
         # Committed: now the in-memory hold may follow.
-        new_applied = nxt - 1 if run else applied_seq
-        outcome.applied = sum(isinstance(item, Envelope) for item in run)
-        outcome.dead_lettered = len(loose) + sum(isinstance(item, Rejected) for item in run)
-        state.applied_seq = new_applied
-        state.held = {s: i for s, i in pending.items() if s > new_applied}
+        outcome = Outcome(edge_id=edge_id, duplicates=step.duplicates)
+        outcome.applied = sum(isinstance(item, Envelope) for item in step.run)
+        outcome.dead_lettered = len(loose) + sum(isinstance(i, Rejected) for i in step.run)
+        state.applied_seq = step.applied_seq
+        state.held = {s: i for s, i in step.pending.items() if s > step.applied_seq}
         if len(state.held) > self.hold_limit:
             for seq in sorted(state.held)[self.hold_limit :]:
                 del state.held[seq]  # the edge sends it again later
         outcome.held = len(state.held)
-        outcome.ack = Ack(edge_id=edge_id, acked_seq=new_applied, ts=datetime.now(UTC))
+        outcome.ack = Ack(edge_id=edge_id, acked_seq=step.applied_seq, ts=datetime.now(UTC))
         return outcome
 
+    def _apply_in(
+        self,
+        conn: Connection,
+        topic: str,
+        edge_id: str,
+        state: _Edge,
+        candidates: dict[int, Item],
+        loose: list[tuple[str, Any]],
+        *,
+        alone: bool,
+    ) -> _Step:
+        applied_seq = self._cursor(conn, edge_id)
+        pending = dict(state.held)
+        duplicates = 0
+        for seq, item in candidates.items():
+            if seq <= applied_seq:
+                duplicates += 1
+            elif seq not in pending:
+                pending[seq] = item
+        run: list[Item] = []
+        nxt = applied_seq + 1
+        while nxt in pending:
+            run.append(pending.pop(nxt))
+            nxt += 1
+        if alone:
+            run = [self._store_alone(conn, edge_id, item, topic) for item in run]
+        else:
+            self._store_run(conn, edge_id, run, topic)
+        if run:
+            self._set_cursor(conn, edge_id, nxt - 1)
+        self._dead_letters(conn, topic, edge_id, [(None, reason, raw) for reason, raw in loose])
+        return _Step(nxt - 1, pending, run, duplicates)
+
     def _store_run(self, conn: Connection, edge_id: str, run: list[Item], topic: str) -> None:
-        now = datetime.now(UTC)
         good = [item for item in run if isinstance(item, Envelope)]
         if good:
-            conn.execute(
-                insert(events),
-                [
-                    {
-                        "edge_id": edge_id,
-                        "seq": env.seq,
-                        "event_id": str(env.event_id),
-                        "kind": env.kind,
-                        "station": env.station,
-                        "source_ts": env.ts,
-                        "ingested_at": now,
-                        "payload": env.payload,
-                    }
-                    for env in good
-                ],
-            )
+            insert_events(conn, edge_id, good, datetime.now(UTC))
             apply_effects(conn, edge_id, good)
         self._dead_letters(
             conn,

@@ -35,6 +35,17 @@ class Recorded:
 
 
 @dataclass(frozen=True)
+class _Pending:
+    event_id: str
+    kind: str
+    station: str
+    recorded_at: float
+    head: bytes
+    tail: bytes
+    future: Future[Recorded]
+
+
+@dataclass(frozen=True)
 class OutboxStats:
     last_seq: int
     acked_seq: int
@@ -63,6 +74,9 @@ class Outbox:
         self._reader = connect(writer.path)
         self._read_lock = threading.Lock()
         self._appended = threading.Condition()
+        self._pending_lock = threading.Lock()
+        self._pending: list[_Pending] = []
+        self._flush_queued = False
         self._load_state(self._reader)
         writer.on_rollback.append(self._load_state)
 
@@ -109,31 +123,57 @@ class Outbox:
     ) -> Future[Recorded]:
         """Queue an event for the next group commit; ContractError at once if it is invalid."""
         event_id, head, tail = self.prepare(kind, station, payload, ts)
-        recorded_at = time.time()
+        pending = _Pending(event_id, kind, station, time.time(), head, tail, Future())
+        with self._pending_lock:
+            self._pending.append(pending)
+            if not self._flush_queued:
+                # One unit of work takes every event queued by the time it runs: one
+                # executemany and one wake-up per group instead of one per event.
+                self._flush_queued = True
+                taken: list[list[_Pending]] = []
+                self.writer.submit(lambda conn: self._insert(conn, taken)).add_done_callback(
+                    lambda done: self._inserted(done, taken)
+                )
+        return pending.future
 
-        def work(conn: sqlite3.Connection) -> Recorded:
-            seq = self._last_seq + 1
-            conn.execute(
-                "INSERT INTO outbox (seq, event_id, kind, station, recorded_at, body)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (seq, event_id, kind, station, recorded_at, head + b"%d" % seq + tail),
-            )
-            self._last_seq = seq
-            return Recorded(seq, event_id)
+    def _insert(self, conn: sqlite3.Connection, taken: list[list[_Pending]]) -> int:
+        if not taken:  # the writer runs a unit again after a failed group: same events
+            with self._pending_lock:
+                taken.append(self._pending)
+                self._pending, self._flush_queued = [], False
+        group = taken[0]
+        first = self._last_seq + 1
+        conn.executemany(
+            "INSERT INTO outbox (seq, event_id, kind, station, recorded_at, body)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (seq, p.event_id, p.kind, p.station, p.recorded_at, p.head + b"%d" % seq + p.tail)
+                for seq, p in enumerate(group, start=first)
+            ],
+        )
+        self._last_seq = first + len(group) - 1
+        return first
 
-        future = self.writer.submit(work)
-        future.add_done_callback(self._notify)
-        return future
+    def _inserted(self, done: Future[int], taken: list[list[_Pending]]) -> None:
+        error = done.exception()
+        if not taken:  # the transaction failed before the unit ran: fail what it would take
+            with self._pending_lock:
+                taken.append(self._pending)
+                self._pending, self._flush_queued = [], False
+        group = taken[0]
+        for offset, p in enumerate(group):
+            if error is None:
+                p.future.set_result(Recorded(done.result() + offset, p.event_id))
+            else:
+                p.future.set_exception(error)
+        with self._appended:
+            self._appended.notify_all()
 
     def append(
         self, kind: str, station: str, payload: dict[str, Any], ts: datetime | None = None
     ) -> Recorded:
         """Record an event; returns only once it is committed to disk."""
         return self.submit(kind, station, payload, ts).result()
-
-    def _notify(self, _: Future[Recorded]) -> None:
-        with self._appended:
-            self._appended.notify_all()
 
     def wait_for_new(self, after_seq: int, timeout: float) -> bool:
         """Block until an event newer than ``after_seq`` is committed, or the timeout."""

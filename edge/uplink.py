@@ -251,14 +251,24 @@ class Uplink:
                 now = time.monotonic()
                 if self._inflight and now - self._last_progress > s.ack_timeout_s:
                     self._rewind("ack timeout")
-                can_send = self._ready and len(self._inflight) < s.window
                 sent_seq, generation = self._sent_seq, self._generation
-            if not can_send or self.outbox.last_seq <= sent_seq:
-                if can_send:
-                    self.outbox.wait_for_new(sent_seq, timeout=0.2)
-                else:
-                    with self._lock:
-                        self._lock.wait(0.2)
+                waiting = self.outbox.last_seq - sent_seq
+                idle = not self._inflight
+                # Send at once when nothing is in flight, or when a full batch is ready;
+                # otherwise let the events gather until the next ack: many small batches
+                # queue at central and each costs it a transaction.
+                can_send = (
+                    self._ready
+                    and waiting > 0
+                    and (idle or (len(self._inflight) < s.window and waiting >= s.batch_events))
+                )
+                if not can_send and not (self._ready and idle):
+                    # Offline, or batches in flight and too few events for a full one: an ack
+                    # or a connect wakes us; the outbox filling up is looked at every 10 ms.
+                    self._lock.wait(0.01 if self._ready else 0.2)
+                    continue
+            if not can_send:  # connected and nothing to send: wait for the next event
+                self.outbox.wait_for_new(sent_seq, timeout=0.2)
                 continue
             limit = s.batch_events
             if s.max_rate > 0:

@@ -7,6 +7,7 @@ lost their broker together would then hammer it together when it returns.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -79,6 +80,11 @@ class ClientLoop:
                 if self.before_connect:
                     self.before_connect()
                 self.client.connect(self.broker.host, self.broker.port, self.keepalive)
+                # Small QoS 1 messages and their acks must not wait for Nagle's algorithm:
+                # it added ~100 ms to every edge commit -> central ack round trip.
+                sock = self.client.socket()
+                if isinstance(sock, socket.socket):  # also true of TLS sockets
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except (OSError, mqtt.WebsocketConnectionError) as exc:
                 self.connect_failures += 1
                 delay = self.backoff.next_delay()

@@ -48,7 +48,8 @@ class Mosquitto:
         self.conf = workdir / f"mosquitto-{self.port}.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 10000\nlog_dest stderr\nlog_type error\nlog_type warning\n"
+            "max_queued_messages 10000\nset_tcp_nodelay true\n"
+            "log_dest stderr\nlog_type error\nlog_type warning\n"
         )
         self.log = workdir / f"mosquitto-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None

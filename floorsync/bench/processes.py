@@ -100,7 +100,8 @@ def start_mosquitto(
     conf = work / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "max_queued_messages 10000\nlog_dest stderr\nlog_type error\nlog_type warning\n"
+        "max_queued_messages 10000\nset_tcp_nodelay true\nlog_dest stderr\nlog_type error\n"
+        "log_type warning\n"
     )
     proc = procs.start([binary, "-c", str(conf)], work / "mosquitto.log")
     wait_port(port, proc)
