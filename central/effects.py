@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from central.db.schema import machine_states, station_totals
-from protocols.contract import Envelope
+
+if TYPE_CHECKING:
+    from central.ingest import Event
 
 
 def upsert(
@@ -34,7 +36,7 @@ def upsert(
 
 
 def insert_events(
-    conn: Connection, edge_id: str, envelopes: Sequence[Envelope], ingested_at: datetime
+    conn: Connection, edge_id: str, events: Sequence[Event], ingested_at: datetime
 ) -> None:
     """Store events with one DBAPI executemany.
 
@@ -62,19 +64,19 @@ def insert_events(
             (
                 edge_id,
                 env.seq,
-                str(env.event_id),
+                env.event_id,
                 env.kind,
                 env.station,
                 when(env.ts),
                 at,
                 orjson.dumps(env.payload).decode(),
             )
-            for env in envelopes
+            for env in events
         ],
     )
 
 
-def apply_effects(conn: Connection, edge_id: str, applied: Sequence[Envelope]) -> None:
+def apply_effects(conn: Connection, edge_id: str, applied: Sequence[Event]) -> None:
     """Fold a run of applied events into the tables they change."""
     totals: dict[tuple[str, str, str], dict[str, Any]] = {}
     machines: dict[str, dict[str, Any]] = {}
@@ -107,7 +109,7 @@ def apply_effects(conn: Connection, edge_id: str, applied: Sequence[Envelope]) -
                 "machine": p["machine"],
                 "state": p["state"],
                 "reason": p.get("reason"),
-                "since": env.parsed_payload().since,  # type: ignore[attr-defined]
+                "since": datetime.fromisoformat(p["since"]),
                 "seq": env.seq,
             }
     upsert(

@@ -49,7 +49,30 @@ class Rejected:
     raw: Any
 
 
-Item = Envelope | Rejected
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A valid event as ingest stores it: the payload is the plain dict that was validated."""
+
+    seq: int
+    event_id: str
+    kind: str
+    station: str
+    ts: datetime
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> Event:
+        return cls(
+            envelope.seq,
+            str(envelope.event_id),
+            envelope.kind,
+            envelope.station,
+            envelope.ts,
+            envelope.payload,
+        )
+
+
+Item = Event | Rejected
 
 
 @dataclass
@@ -141,9 +164,13 @@ class Ingestor:
 
         candidates: dict[int, Item] = {}
         loose: list[tuple[str, Any]] = []  # invalid and not tied to a place in the sequence
-        envelopes = validate_envelopes(items)
-        if envelopes is not None and all(e.edge_id == edge_id for e in envelopes):
-            candidates = {e.seq: e for e in envelopes}  # the usual case, in one pass
+        valid = validate_envelopes(items)
+        if valid is not None and all(e.edge_id == edge_id for e in valid):
+            # The usual case, in one pass; each payload is kept as the dict that was checked.
+            candidates = {
+                e.seq: Event(e.seq, str(e.event_id), e.kind, e.station, e.ts, item["payload"])
+                for e, item in zip(valid, items, strict=True)
+            }
         else:
             for item in items:
                 self._sort(edge_id, item, candidates, loose)
@@ -169,7 +196,7 @@ class Ingestor:
                 (f"event edge_id {envelope.edge_id!r} does not match topic edge {edge_id!r}", item)
             )
             return
-        candidates[envelope.seq] = envelope
+        candidates[envelope.seq] = Event.of(envelope)
 
     # -- storage ---------------------------------------------------------------
 
@@ -187,7 +214,7 @@ class Ingestor:
                 step = self._apply_in(conn, topic, edge_id, state, candidates, loose, alone=True)
         # Committed: now the in-memory hold may follow.
         outcome = Outcome(edge_id=edge_id, duplicates=step.duplicates)
-        outcome.applied = sum(isinstance(item, Envelope) for item in step.run)
+        outcome.applied = sum(isinstance(item, Event) for item in step.run)
         outcome.dead_lettered = len(loose) + sum(isinstance(i, Rejected) for i in step.run)
         state.applied_seq = step.applied_seq
         state.held = {s: i for s, i in step.pending.items() if s > step.applied_seq}
@@ -232,7 +259,7 @@ class Ingestor:
         return _Step(nxt - 1, pending, run, duplicates)
 
     def _store_run(self, conn: Connection, edge_id: str, run: list[Item], topic: str) -> None:
-        good = [item for item in run if isinstance(item, Envelope)]
+        good = [item for item in run if isinstance(item, Event)]
         if good:
             insert_events(conn, edge_id, good, datetime.now(UTC))
             apply_effects(conn, edge_id, good)
@@ -249,9 +276,17 @@ class Ingestor:
                 self._store_run(conn, edge_id, [item], topic)
             return item
         except IntegrityError as exc:
-            assert isinstance(item, Envelope)
+            assert isinstance(item, Event)
             reason = f"clashes with a stored event: {exc.orig}"
-            rejected = Rejected(item.seq, reason, item.model_dump(mode="json"))
+            raw = {
+                "seq": item.seq,
+                "event_id": item.event_id,
+                "kind": item.kind,
+                "station": item.station,
+                "ts": item.ts.isoformat(),
+                "payload": item.payload,
+            }
+            rejected = Rejected(item.seq, reason, raw)
             self._store_run(conn, edge_id, [rejected], topic)
             return rejected
 

@@ -227,25 +227,12 @@ def validate_envelopes(items: list[Any]) -> list[Envelope] | None:
     """All of a batch's envelopes, validated in one pass; None if any is invalid.
 
     On None, ``validate_envelope`` one by one tells which and why. The envelopes
-    returned keep each payload as the plain dict that was validated.
+    returned are of a subclass per kind whose ``payload`` is the parsed payload model.
     """
     try:
-        typed = _ALL_VALID.validate_python(items)
+        return _ALL_VALID.validate_python(items)
     except ValidationError:
         return None
-    return [
-        Envelope.model_construct(
-            v=1,
-            event_id=t.event_id,
-            edge_id=t.edge_id,
-            seq=t.seq,
-            ts=t.ts,
-            kind=t.kind,
-            station=t.station,
-            payload=item["payload"],
-        )
-        for t, item in zip(typed, items, strict=True)
-    ]
 
 
 def _decode(model: type[Message], raw: bytes | str) -> Any:

@@ -460,7 +460,9 @@ def test_validating_a_batch_in_one_pass_agrees_with_one_by_one() -> None:
     together = validate_envelopes(items)
     assert together is not None
     one_by_one = [validate_envelope(item) for item in items]
-    assert [e.model_dump() for e in together] == [e.model_dump() for e in one_by_one]
+    for fast, slow in zip(together, one_by_one, strict=True):
+        assert fast.model_dump(exclude={"payload"}) == slow.model_dump(exclude={"payload"})
+        assert fast.payload == slow.parsed_payload()
 
     spoiled = copy.deepcopy(items)
     spoiled[-1]["payload"]["unexpected"] = 1
