@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from floorsync import logs
+from floorsync.bench.modbus import add_arguments as modbus_arguments
 from floorsync.config import ConfigError, load
 
 Handler = Callable[[argparse.Namespace], int]
@@ -75,6 +76,13 @@ def _sim_station(args: argparse.Namespace) -> int:
 
 def _bench_sync(args: argparse.Namespace) -> int:
     from floorsync.bench.sync import main
+
+    logs.setup("bench", args.log_level)
+    return main(args)
+
+
+def _bench_modbus(args: argparse.Namespace) -> int:
+    from floorsync.bench.modbus import main
 
     logs.setup("bench", args.log_level)
     return main(args)
@@ -215,6 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mosquitto", default="mosquitto", help="mosquitto binary")
     p.add_argument("--work-dir", type=Path, help="keep files here (default: a temp dir)")
     p.add_argument("--json", type=Path, help="also write the figures as JSON")
+
+    p = _add(
+        benches,
+        "modbus",
+        _bench_modbus,
+        "Modbus polling: tags/s and the edge's CPU share",
+        "floorsync bench modbus --devices 100 --tags 100 --seconds 30",
+    )
+    modbus_arguments(p)
 
     contract = sub.add_parser(
         "contract",

@@ -44,3 +44,6 @@ def setup(service: str, level: str = "info") -> None:
     root.setLevel(level.upper())
     for noisy in ("amqtt", "transitions", "uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # pymodbus logs an error with a frame dump on every missed reply; the coordinators
+    # log a device error once when it starts and once when it clears.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)

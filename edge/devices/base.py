@@ -92,6 +92,12 @@ class Coordinator(abc.ABC):
     backoff_max_s: float = 30.0
     health: DeviceHealth = field(default_factory=DeviceHealth)
 
+    @property
+    def poll_timeout_s(self) -> float:
+        """How long one whole poll may take; a device that reads in several requests,
+        with retries, raises it."""
+        return self.timeout_s
+
     @abc.abstractmethod
     async def connect(self) -> None: ...
 
@@ -125,7 +131,7 @@ class Coordinator(abc.ABC):
                     if not connected:
                         await asyncio.wait_for(self.connect(), self.timeout_s)
                         connected = True
-                    readings = await asyncio.wait_for(self.poll(), self.timeout_s)
+                    readings = await asyncio.wait_for(self.poll(), self.poll_timeout_s)
                 except (DeviceError, TimeoutError, OSError) as exc:
                     self._failed(str(exc) or type(exc).__name__)
                     if connected:
