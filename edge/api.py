@@ -30,6 +30,16 @@ class NewEvent(BaseModel):
     ts: AwareDatetime | None = Field(None, description="when it happened; default: now")
 
 
+class NewScan(BaseModel):
+    """A scan typed by a keyboard-wedge scanner into the station's page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    station: str
+    input: str = Field(max_length=4096)
+    device: str = "wedge"
+
+
 class _Metrics(Collector):
     def __init__(self, node: EdgeNode) -> None:
         self.node = node
@@ -101,5 +111,19 @@ def create_app(node: EdgeNode, *, manage: bool = True) -> FastAPI:
             raise ApiError(422, "invalid_event", exc.reason) from None
         recorded = await asyncio.wrap_future(future)
         return {"seq": recorded.seq, "event_id": recorded.event_id, "edge_id": node.edge_id}
+
+    @app.post("/api/v1/scans", status_code=201)
+    async def scan(body: NewScan) -> dict[str, Any]:
+        """Check a scan; an accepted one is answered once its ``scan`` event is committed."""
+        result = node.scans.submit(body.station, body.device, body.input)
+        if not result.accepted or result.recorded is None:
+            raise ApiError(422, "scan_refused", result.reason or "refused", {"raw": body.input})
+        recorded = await asyncio.wrap_future(result.recorded)
+        return {
+            "accepted": True,
+            "meaning": result.meaning,
+            "seq": recorded.seq,
+            "event_id": recorded.event_id,
+        }
 
     return app

@@ -7,8 +7,10 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from edge.devices.serial_scanner import SerialScanner, SerialScannerSettings
 from edge.downlink import Downlink
 from edge.outbox import Outbox
+from edge.scanning import ScanRecorder
 from edge.settings import EdgeSettings
 from edge.store import Writer
 from edge.uplink import Uplink, UplinkSettings
@@ -37,8 +39,21 @@ class EdgeNode:
             on_command=self.downlink.handle,
         )
 
+        self.scans = ScanRecorder(self.outbox)
+        self.scanners = [
+            SerialScanner(SerialScannerSettings(**cfg.model_dump()), self._on_serial_scan)
+            for cfg in settings.scanners
+        ]
+
+    def _on_serial_scan(self, station: str, device: str, raw: str) -> None:
+        result = self.scans.submit(station, device, raw)
+        if not result.accepted:
+            log.warning("serial scan refused", extra={"device": device, "reason": result.reason})
+
     def start(self) -> None:
         self.uplink.start()
+        for scanner in self.scanners:
+            scanner.start()
         stats = self.outbox.stats()
         log.info(
             "edge started",
@@ -51,6 +66,8 @@ class EdgeNode:
         )
 
     def stop(self) -> None:
+        for scanner in self.scanners:
+            scanner.stop()
         self.uplink.stop()
         self.outbox.close()
         self.writer.close()
@@ -69,6 +86,15 @@ class EdgeNode:
             "edge_id": self.edge_id,
             "mqtt_connected": up.connected,
             "outbox": asdict(stats),
+            "scanners": {
+                s.settings.name: {
+                    "port": s.settings.port,
+                    "station": s.settings.station,
+                    **asdict(s.health),
+                }
+                for s in self.scanners
+            },
+            "scans": {"accepted": self.scans.accepted, "refused": self.scans.refused},
             "uplink": {
                 "next_unsent_seq": up.unsent_from(),
                 "oldest_unsent_age_s": self.oldest_unsent_age_s(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +32,17 @@ class UplinkSettingsModel(_Section):
     max_rate: float = Field(0.0, ge=0, description="cap on events/s sent; 0 = paced by acks")
 
 
+class ScannerSettings(_Section):
+    name: str = Field(description="the scanner's name, recorded with each scan")
+    port: str = Field(description="serial device path or pyserial URL")
+    station: str = Field(description="the station the scanner belongs to")
+    baudrate: int = Field(9600, gt=0)
+    parity: Literal["none", "even", "odd"] = "none"
+    bytesize: Literal[7, 8] = 8
+    stopbits: Literal[1, 2] = 1
+    terminator: Literal["CR", "LF", "CRLF"] = "CR"
+
+
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8081, ge=0, le=65535)
@@ -41,3 +53,4 @@ class EdgeSettings(_Section):
     mqtt: MqttSettings = MqttSettings()
     uplink: UplinkSettingsModel = UplinkSettingsModel()
     http: HttpSettings = HttpSettings()
+    scanners: list[ScannerSettings] = Field(default_factory=list)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from floorsync import logs
-from floorsync.bench.modbus import add_arguments as modbus_arguments
+from floorsync.bench.options import modbus_arguments, opcua_arguments
 from floorsync.config import ConfigError, load
 
 Handler = Callable[[argparse.Namespace], int]
@@ -83,6 +83,13 @@ def _bench_sync(args: argparse.Namespace) -> int:
 
 def _bench_modbus(args: argparse.Namespace) -> int:
     from floorsync.bench.modbus import main
+
+    logs.setup("bench", args.log_level)
+    return main(args)
+
+
+def _bench_opcua(args: argparse.Namespace) -> int:
+    from floorsync.bench.opcua import main
 
     logs.setup("bench", args.log_level)
     return main(args)
@@ -232,6 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
         "floorsync bench modbus --devices 100 --tags 100 --seconds 30",
     )
     modbus_arguments(p)
+    p = _add(
+        benches,
+        "opcua",
+        _bench_opcua,
+        "OPC UA subscriptions: data changes/s delivered and how late",
+        "floorsync bench opcua --machines 10",
+    )
+    opcua_arguments(p)
 
     contract = sub.add_parser(
         "contract",

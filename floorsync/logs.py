@@ -47,3 +47,5 @@ def setup(service: str, level: str = "info") -> None:
     # pymodbus logs an error with a frame dump on every missed reply; the coordinators
     # log a device error once when it starts and once when it clears.
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    # asyncua logs every publish at INFO and a traceback on every dropped connection.
+    logging.getLogger("asyncua").setLevel(logging.CRITICAL)

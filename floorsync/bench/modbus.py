@@ -29,6 +29,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from edge.devices.base import Reading
 from edge.devices.modbus import ModbusCoordinator, ModbusTcp
 from floorsync.bench.common import cpu_seconds
+from floorsync.bench.options import modbus_arguments as add_arguments
 from floorsync.bench.processes import BenchError, Processes, tail
 from floorsync.bench.report import Figure, table
 from simulators.modbus_fleet import fleet_tags
@@ -36,17 +37,6 @@ from simulators.modbus_fleet import fleet_tags
 TARGET_TAGS_PER_S = 10_000.0
 TARGET_CPU_SHARE = 0.5
 LATE_BY_S = 0.1  # a poll more than this after its slot is late
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The bench's options, for ``floorsync bench modbus`` and ``python -m``."""
-    parser.add_argument("--devices", type=int, default=100)
-    parser.add_argument("--tags", type=int, default=100, help="tags per device")
-    parser.add_argument("--interval", type=float, default=1.0, help="poll interval, s")
-    parser.add_argument("--seconds", type=float, default=30.0, help="measured window, s")
-    parser.add_argument("--warmup", type=float, default=3.0, help="polling before the window, s")
-    parser.add_argument("--baseline-seconds", type=float, default=3.0)
-    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
 
 
 @dataclass

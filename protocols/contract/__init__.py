@@ -8,6 +8,7 @@ versioned: ``CONTRACT_VERSION`` is the ``v`` field of every message and the
 from protocols.contract.errors import ContractError
 from protocols.contract.events import (
     EVENT_KINDS,
+    BarcodeScan,
     Inspection,
     MachineState,
     MaterialIssue,
@@ -39,6 +40,7 @@ __all__ = [
     "CONTRACT_VERSION",
     "EVENT_KINDS",
     "Ack",
+    "BarcodeScan",
     "Channel",
     "Command",
     "ContractError",

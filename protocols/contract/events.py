@@ -159,6 +159,28 @@ class OperatorLogout(Payload):
     reason: Literal["logout", "shift_end", "timeout", "replaced"] = "logout"
 
 
+class BarcodeScan(Payload):
+    """An accepted barcode scan at a station and what it means; refused scans record nothing."""
+
+    device: Code = Field(description="the scanner: a serial scanner's name, or 'wedge'")
+    raw: Annotated[str, Field(min_length=1, max_length=512)] = Field(
+        description="what the scanner sent, terminator removed"
+    )
+    code: Literal["gs1", "work_order", "operator_badge", "station", "defect_code"] = Field(
+        description="GS1 element string, or which internal code it is"
+    )
+    symbology: Annotated[str, Field(pattern=r"^\][A-Za-z][0-9A-Za-z]$")] | None = None
+    gtin: Annotated[str, Field(pattern=r"^\d{14}$")] | None = None
+    batch: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    serial: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    expiry: Day | None = None
+    count: Annotated[int, Field(ge=0, strict=True)] | None = None
+    net_weight_kg: Quantity | None = None
+    value: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="the internal code itself (work order number, badge, ...)"
+    )
+
+
 EVENT_KINDS: dict[str, type[Payload]] = {
     "material_issue": MaterialIssue,
     "production_report": ProductionReport,
@@ -166,6 +188,7 @@ EVENT_KINDS: dict[str, type[Payload]] = {
     "machine_state": MachineState,
     "operator_login": OperatorLogin,
     "operator_logout": OperatorLogout,
+    "scan": BarcodeScan,
 }
 
 

@@ -126,6 +126,23 @@ ENVELOPES: dict[str, dict[str, Any]] = {
         "ST-10",
         {"operator": "EMP-0042", "reason": "shift_end"},
     ),
+    "scan": _envelope(
+        "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+        46,
+        "2026-03-02T06:04:35.118000Z",
+        "scan",
+        "ST-10",
+        {
+            "device": "scanner-st10",
+            "raw": "]C1010950110153000310LOT2026A\u001d1727123130250",
+            "code": "gs1",
+            "symbology": "]C1",
+            "gtin": "09501101530003",
+            "batch": "LOT2026A",
+            "expiry": "2027-12-31",
+            "count": 250,
+        },
+    ),
 }
 
 BATCH_KINDS = ("operator_login", "material_issue", "production_report")

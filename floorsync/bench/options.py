@@ -1,0 +1,29 @@
+"""Options of the device benchmarks, apart from them: the CLI builds its parser without
+importing pymodbus or asyncua."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def modbus_arguments(parser: argparse.ArgumentParser) -> None:
+    """The bench's options, for ``floorsync bench modbus`` and ``python -m``."""
+    parser.add_argument("--devices", type=int, default=100)
+    parser.add_argument("--tags", type=int, default=100, help="tags per device")
+    parser.add_argument("--interval", type=float, default=1.0, help="poll interval, s")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured window, s")
+    parser.add_argument("--warmup", type=float, default=3.0, help="polling before the window, s")
+    parser.add_argument("--baseline-seconds", type=float, default=3.0)
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+
+
+def opcua_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``floorsync bench opcua``."""
+    parser.add_argument("--quick", action="store_true", help="a 5 s measurement, for a smoke run")
+    parser.add_argument("--machines", type=int, default=10)
+    parser.add_argument("--signals", type=int, default=100, help="changing variables per machine")
+    parser.add_argument("--signal-hz", type=float, default=5.0, help="changes per signal per s")
+    parser.add_argument("--publishing-interval", type=float, default=0.1, help="seconds")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measurement length")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
