@@ -11,7 +11,6 @@ import re
 import sqlite3
 import threading
 import time
-import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from pydantic import ValidationError
 
 from edge.store import Writer, connect
 from protocols.contract import CONTRACT_VERSION, ContractError, payload_model
+from protocols.contract.ids import new_event_id
 
 STATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
 
@@ -114,7 +114,7 @@ class Outbox:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "payload"
             raise ContractError(f"{kind} payload {where}: {first['msg']}") from None
-        event_id = str(uuid.uuid4())
+        event_id = str(new_event_id())
         tail = orjson.dumps({"ts": utc_iso(ts), "kind": kind, "station": station, "payload": clean})
         return event_id, self._head % event_id.encode(), b"," + tail[1:]
 

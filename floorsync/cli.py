@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from floorsync import logs
-from floorsync.bench.options import modbus_arguments, opcua_arguments
+from floorsync.bench.options import modbus_arguments, opcua_arguments, scan_arguments
 from floorsync.config import ConfigError, load
+from floorsync.tuning import tune_gc
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -30,6 +31,7 @@ def _edge(args: argparse.Namespace) -> int:
         },
     )
     logs.setup("edge", args.log_level)
+    tune_gc()
     run(settings)
     return 0
 
@@ -48,6 +50,7 @@ def _central(args: argparse.Namespace) -> int:
         },
     )
     logs.setup("central", args.log_level)
+    tune_gc()
     run(settings)
     return 0
 
@@ -90,6 +93,13 @@ def _bench_modbus(args: argparse.Namespace) -> int:
 
 def _bench_opcua(args: argparse.Namespace) -> int:
     from floorsync.bench.opcua import main
+
+    logs.setup("bench", args.log_level)
+    return main(args)
+
+
+def _bench_scan(args: argparse.Namespace) -> int:
+    from floorsync.bench.scan import main
 
     logs.setup("bench", args.log_level)
     return main(args)
@@ -247,6 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
         "floorsync bench opcua --machines 10",
     )
     opcua_arguments(p)
+    p = _add(
+        benches,
+        "scan",
+        _bench_scan,
+        "a serial scan to a committed event: p50 / p99",
+        "floorsync bench scan --scans 1000 --rate 20",
+    )
+    scan_arguments(p)
 
     contract = sub.add_parser(
         "contract",

@@ -27,3 +27,9 @@ def opcua_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--publishing-interval", type=float, default=0.1, help="seconds")
     parser.add_argument("--seconds", type=float, default=20.0, help="measurement length")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+
+
+def scan_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``floorsync bench scan``."""
+    parser.add_argument("--scans", type=int, default=1000, help="scans to send")
+    parser.add_argument("--rate", type=float, default=20.0, help="scans per second")

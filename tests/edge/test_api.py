@@ -186,3 +186,25 @@ def test_unknown_route_uses_the_error_shape(client: TestClient) -> None:
     response = client.get("/api/v1/nothing")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_wedge_scan_is_recorded_once_committed(client: TestClient, node: EdgeNode) -> None:
+    response = client.post("/api/v1/scans", json={"station": "ST-10", "input": "EMP-0042\r\n"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["accepted"] is True and body["seq"] == 1
+    assert body["meaning"]["kind"] == "operator_badge"
+    assert node.outbox.last_seq == 1
+
+
+def test_a_refused_wedge_scan_says_why_and_records_nothing(
+    client: TestClient, node: EdgeNode
+) -> None:
+    response = client.post(
+        "/api/v1/scans", json={"station": "ST-10", "input": "]C1010950110153000910ABC"}
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "scan_refused"
+    assert "check digit" in error["message"]
+    assert node.outbox.last_seq == 0

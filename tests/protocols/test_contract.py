@@ -469,3 +469,20 @@ def test_validating_a_batch_in_one_pass_agrees_with_one_by_one() -> None:
     assert validate_envelopes(spoiled) is None, "one bad event sends the batch the slow way"
     with pytest.raises(ContractError):
         validate_envelope(spoiled[-1])
+
+
+def test_event_ids_are_time_ordered_uuid7() -> None:
+    import time
+    import uuid
+
+    from protocols.contract.ids import new_event_id
+
+    ids = []
+    for _ in range(3):
+        ids.append(new_event_id())
+        time.sleep(0.002)
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert ids == sorted(ids), "later ids sort after earlier ones"
+    millis = ids[0].int >> 80
+    assert abs(millis - time.time() * 1000) < 5_000
+    assert len({new_event_id() for _ in range(10_000)}) == 10_000
