@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from central.db.schema import dead_letters, edge_cursors
@@ -36,7 +36,15 @@ from protocols.contract import (
 
 log = logging.getLogger(__name__)
 
-RAW_LIMIT = 65_536  # bytes of a bad message kept in the dead-letter table
+RAW_LIMIT = 65_536
+
+# FOR UPDATE serialises central workers that share one edge's messages (PostgreSQL).
+# Built once: statement construction cost more than running it for a small batch.
+CURSOR_FOR_UPDATE = (
+    select(edge_cursors.c.applied_seq)
+    .where(edge_cursors.c.edge_id == bindparam("edge_id"))
+    .with_for_update()
+)  # bytes of a bad message kept in the dead-letter table
 TOPIC_LIMIT = 512  # dead_letters.topic is String(512); a topic may be far longer
 
 
@@ -291,9 +299,7 @@ class Ingestor:
             return rejected
 
     def _cursor(self, conn: Connection, edge_id: str) -> int:
-        query = select(edge_cursors.c.applied_seq).where(edge_cursors.c.edge_id == edge_id)
-        # FOR UPDATE serialises central workers that share one edge's messages (PostgreSQL).
-        value = conn.execute(query.with_for_update()).scalar_one_or_none()
+        value = conn.execute(CURSOR_FOR_UPDATE, {"edge_id": edge_id}).scalar_one_or_none()
         return int(value or 0)
 
     def _set_cursor(self, conn: Connection, edge_id: str, seq: int) -> None:

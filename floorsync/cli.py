@@ -12,7 +12,6 @@ from typing import Any
 from floorsync import logs
 from floorsync.bench.options import modbus_arguments, opcua_arguments, scan_arguments
 from floorsync.config import ConfigError, load
-from floorsync.tuning import tune_gc
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -31,7 +30,6 @@ def _edge(args: argparse.Namespace) -> int:
         },
     )
     logs.setup("edge", args.log_level)
-    tune_gc()
     run(settings)
     return 0
 
@@ -50,7 +48,6 @@ def _central(args: argparse.Namespace) -> int:
         },
     )
     logs.setup("central", args.log_level)
-    tune_gc()
     run(settings)
     return 0
 

@@ -35,7 +35,6 @@ from floorsync.bench.common import (
     rss_mib,
     stations,
 )
-from floorsync.tuning import tune_gc
 from protocols.contract import EdgeAddress
 from protocols.mqtt import BrokerUrl
 
@@ -420,7 +419,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     exit_when_parent_goes()
     logs.setup("bench-edge", args.log_level)
-    tune_gc()  # as `floorsync edge` does
     rss = RssSampler() if args.mode == "backlog" else None
     settings = UplinkSettings(batch_events=args.batch_events, window=args.uplink_window)
     try:
