@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import uvicorn
@@ -28,6 +29,10 @@ def run(settings: CentralSettings) -> None:
             "http": f"http://{settings.http.host}:{settings.http.port}",
         },
     )
+    # Full collections need not walk the libraries' start-up objects (SQLAlchemy, pydantic
+    # schemas) again and again: at a million stored events that cost ~20 % of ingest.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app, host=settings.http.host, port=settings.http.port, log_config=None, access_log=False
     )

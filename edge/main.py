@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import uvicorn
@@ -17,6 +18,9 @@ def run(settings: EdgeSettings) -> None:
     node = EdgeNode(settings)
     app = create_app(node)
     log.info("edge http", extra={"url": f"http://{settings.http.host}:{settings.http.port}"})
+    # As central does: full collections need not walk the start-up objects again and again.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app, host=settings.http.host, port=settings.http.port, log_config=None, access_log=False
     )

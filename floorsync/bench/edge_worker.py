@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import gc
 import random
 import sys
 import threading
@@ -419,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     exit_when_parent_goes()
     logs.setup("bench-edge", args.log_level)
+    gc.collect()
+    gc.freeze()  # as `floorsync edge` does (edge/main.py)
     rss = RssSampler() if args.mode == "backlog" else None
     settings = UplinkSettings(batch_events=args.batch_events, window=args.uplink_window)
     try:
