@@ -95,6 +95,18 @@ class Outcome:
     dead_lettered: int = 0
 
 
+@dataclass
+class Prepared:
+    """A message decoded and validated, ready for ``Ingestor.apply``."""
+
+    topic: str
+    edge_id: str | None  # None: the message is refused whole (``refused`` says why)
+    candidates: dict[int, Item] = field(default_factory=dict)
+    loose: list[tuple[str, Any]] = field(default_factory=list)  # invalid, no place in sequence
+    refused: tuple[str, bytes] | None = None
+    refused_edge_id: str | None = None
+
+
 @dataclass(frozen=True)
 class _Step:
     """What one transaction of ``_apply`` did, for the in-memory state once it commits."""
@@ -152,12 +164,11 @@ class Ingestor:
     # -- entry point -----------------------------------------------------------
 
     def handle(self, topic: str, raw: bytes) -> Outcome:
-        outcome = self._handle(topic, raw)
-        for name in ("applied", "duplicates", "held", "dead_lettered"):
-            setattr(self.totals, name, getattr(self.totals, name) + getattr(outcome, name))
-        return outcome
+        """Ingest one MQTT message: ``apply(prepare(...))``."""
+        return self.apply(self.prepare(topic, raw))
 
-    def _handle(self, topic: str, raw: bytes) -> Outcome:
+    def prepare(self, topic: str, raw: bytes) -> Prepared:
+        """Decode and validate, touching no database; may run ahead of ``apply``."""
         try:
             address, channel, _ = self.layout.parse(topic)
             if channel is not Channel.EVENTS:
@@ -165,25 +176,39 @@ class Ingestor:
             edge_id = address.path
             claimed, items = decode_batch(raw)
         except ContractError as exc:
-            return self._dead_letter_message(topic, None, exc.reason, raw)
+            return Prepared(topic, None, refused=(exc.reason, raw))
         if claimed != edge_id:
             reason = f"batch edge_id {claimed!r} does not match topic edge {edge_id!r}"
-            return self._dead_letter_message(topic, edge_id, reason, raw)
+            return Prepared(topic, None, refused=(reason, raw), refused_edge_id=edge_id)
 
-        candidates: dict[int, Item] = {}
-        loose: list[tuple[str, Any]] = []  # invalid and not tied to a place in the sequence
+        prepared = Prepared(topic, edge_id)
         valid = validate_envelopes(items)
         if valid is not None and all(e.edge_id == edge_id for e in valid):
             # The usual case, in one pass; each payload is kept as the dict that was checked.
-            candidates = {
+            prepared.candidates = {
                 e.seq: Event(e.seq, str(e.event_id), e.kind, e.station, e.ts, item["payload"])
                 for e, item in zip(valid, items, strict=True)
             }
         else:
             for item in items:
-                self._sort(edge_id, item, candidates, loose)
-        outcome = self._apply(topic, edge_id, candidates, loose)
-        self._check_gap(edge_id, outcome)
+                self._sort(edge_id, item, prepared.candidates, prepared.loose)
+        return prepared
+
+    def apply(self, prepared: Prepared) -> Outcome:
+        """Store what ``prepare`` found, in sequence order, in one transaction; then the ack."""
+        if prepared.edge_id is None:
+            assert prepared.refused is not None
+            reason, raw = prepared.refused
+            outcome = self._dead_letter_message(
+                prepared.topic, prepared.refused_edge_id, reason, raw
+            )
+        else:
+            outcome = self._apply(
+                prepared.topic, prepared.edge_id, prepared.candidates, prepared.loose
+            )
+            self._check_gap(prepared.edge_id, outcome)
+        for name in ("applied", "duplicates", "held", "dead_lettered"):
+            setattr(self.totals, name, getattr(self.totals, name) + getattr(outcome, name))
         return outcome
 
     def _sort(
