@@ -65,6 +65,17 @@ class _Metrics(Collector):
         )
         for name, value, text in gauges:
             yield GaugeMetricFamily(f"floorsync_edge_{name}", text, value=value)
+        connected = GaugeMetricFamily(
+            "floorsync_edge_device_connected", "1 when the device answers", labels=["device"]
+        )
+        errors = CounterMetricFamily(
+            "floorsync_edge_device_errors", "failed reads or connects", labels=["device"]
+        )
+        for c in self.node.coordinators:
+            connected.add_metric([c.name], int(c.health.connected))
+            errors.add_metric([c.name], c.health.error_count)
+        yield connected
+        yield errors
         for name, value, text in (
             ("batches_sent", up.batches_sent, "MQTT messages of events published"),
             ("events_sent", up.events_sent, "events published, resends included"),

@@ -7,8 +7,11 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from edge.devices.factory import build as build_coordinator
+from edge.devices.loop import DeviceLoop
 from edge.devices.serial_scanner import SerialScanner, SerialScannerSettings
 from edge.downlink import Downlink
+from edge.line import Line
 from edge.outbox import Outbox
 from edge.scanning import ScanRecorder
 from edge.settings import EdgeSettings
@@ -45,6 +48,10 @@ class EdgeNode:
             for cfg in settings.scanners
         ]
 
+        self.line = Line(settings.stations, self.outbox)
+        self.coordinators = [build_coordinator(d) for d in settings.devices]
+        self.devices = DeviceLoop(self.coordinators, self.line.on_readings, self.line.device_down)
+
     def _on_serial_scan(self, station: str, device: str, raw: str) -> None:
         result = self.scans.submit(station, device, raw)
         if not result.accepted:
@@ -54,6 +61,7 @@ class EdgeNode:
         self.uplink.start()
         for scanner in self.scanners:
             scanner.start()
+        self.devices.start()
         stats = self.outbox.stats()
         log.info(
             "edge started",
@@ -66,6 +74,7 @@ class EdgeNode:
         )
 
     def stop(self) -> None:
+        self.devices.stop()
         for scanner in self.scanners:
             scanner.stop()
         self.uplink.stop()
@@ -94,6 +103,8 @@ class EdgeNode:
                 }
                 for s in self.scanners
             },
+            "devices": {c.name: asdict(c.health) for c in self.coordinators},
+            "stations": self.line.status(),
             "scans": {"accepted": self.scans.accepted, "refused": self.scans.refused},
             "uplink": {
                 "next_unsent_seq": up.unsent_from(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Section(BaseModel):
@@ -43,6 +43,81 @@ class ScannerSettings(_Section):
     terminator: Literal["CR", "LF", "CRLF"] = "CR"
 
 
+class ModbusTagSettings(_Section):
+    name: str
+    table: Literal["holding", "input", "coil", "discrete"] = "holding"
+    address: int = Field(ge=0, le=65535)
+    type: Literal["int16", "uint16", "int32", "uint32", "float32", "float64", "bool", "string"]
+    byte_order: Literal["ABCD", "BADC", "CDAB", "DCBA"] = "ABCD"
+    scale: float = 1.0
+    offset: float = 0.0
+    length: int | None = Field(None, ge=1, description="registers, for strings")
+    min: float | None = None
+    max: float | None = None
+
+
+class OpcUaTagSettings(_Section):
+    name: str
+    node: str = Field(description="node id (ns=2;s=...) or browse path (0:Objects/2:...)")
+
+
+class DeviceSettings(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    kind: Literal["modbus_tcp", "modbus_rtu", "opcua"]
+    interval_s: float = Field(1.0, gt=0, description="poll interval (OPC UA: poll mode)")
+    timeout_s: float = Field(1.0, gt=0)
+    # Modbus
+    host: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    serial_port: str | None = None
+    baudrate: int = Field(19200, gt=0)
+    parity: Literal["N", "E", "O"] = "N"
+    unit: int = Field(1, ge=0, le=247)
+    max_block: int | None = Field(None, ge=1)
+    max_gap: int = Field(0, ge=0)
+    retries: int = Field(1, ge=0, le=10)
+    # OPC UA
+    endpoint: str | None = None
+    mode: Literal["subscribe", "poll"] = "subscribe"
+    publishing_interval_s: float = Field(0.5, gt=0)
+    username: str | None = None
+    password: str | None = Field(None, repr=False)
+    tags: list[dict[str, object]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _complete(self) -> DeviceSettings:
+        needs = {
+            "modbus_tcp": ("host", "port"),
+            "modbus_rtu": ("serial_port",),
+            "opcua": ("endpoint",),
+        }[self.kind]
+        missing = [key for key in needs if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} device needs {', '.join(missing)}")
+        model = OpcUaTagSettings if self.kind == "opcua" else ModbusTagSettings
+        for tag in self.tags:
+            model.model_validate(tag)
+        return self
+
+
+class MachineStateSettings(_Section):
+    tag: str = Field(description="device.tag whose value says the machine's state")
+    values: dict[str, Literal["running", "idle", "setup", "down"]] = Field(
+        description="tag value (as text) -> state; a value not listed means down"
+    )
+    reason_tag: str | None = Field(None, description="device.tag with the down reason code")
+
+
+class StationSettings(_Section):
+    name: str
+    machine: str = Field(description="the machine's name in machine_state events")
+    good_counter: str | None = Field(None, description="device.tag of the good-piece counter")
+    scrap_counter: str | None = Field(None, description="device.tag of the scrap counter")
+    counter_bits: Literal[16, 32] = 32
+    max_rate: float = Field(50.0, gt=0, description="most pieces per second possible")
+    state: MachineStateSettings | None = None
+
+
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8081, ge=0, le=65535)
@@ -54,3 +129,20 @@ class EdgeSettings(_Section):
     uplink: UplinkSettingsModel = UplinkSettingsModel()
     http: HttpSettings = HttpSettings()
     scanners: list[ScannerSettings] = Field(default_factory=list)
+    devices: list[DeviceSettings] = Field(default_factory=list)
+    stations: list[StationSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _signals_exist(self) -> EdgeSettings:
+        tags = {f"{d.name}.{t['name']}" for d in self.devices for t in d.tags}
+        for station in self.stations:
+            wanted = [station.good_counter, station.scrap_counter]
+            if station.state:
+                wanted += [station.state.tag, station.state.reason_tag]
+            for signal in filter(None, wanted):
+                if signal not in tags:
+                    raise ValueError(
+                        f"station {station.name}: {signal!r} is no device tag "
+                        f"(known: {', '.join(sorted(tags)) or 'none'})"
+                    )
+        return self

@@ -1,0 +1,179 @@
+"""The line: device readings become machine states and counted pieces at stations."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from edge.devices.base import Reading
+from edge.line import Line
+from edge.node import EdgeNode
+from edge.outbox import Outbox
+from edge.settings import EdgeSettings, StationSettings
+from protocols.modbus import TagSpec
+from simulators.modbus import ModbusMachine, Production
+from tests.edge.support import wait_until
+from tests.helpers import free_port
+
+T0 = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
+STATION = StationSettings.model_validate(
+    {
+        "name": "ST-10",
+        "machine": "M-PRESS-03",
+        "good_counter": "press.good",
+        "scrap_counter": "press.scrap",
+        "counter_bits": 16,
+        "max_rate": 10,
+        "state": {
+            "tag": "press.state",
+            "reason_tag": "press.reason",
+            "values": {"0": "idle", "1": "running", "2": "setup", "3": "down"},
+        },
+    }
+)
+
+
+def reading(tag: str, value: Any, seconds: float, quality: str = "good") -> Reading:
+    return Reading("press", tag, value, quality, T0 + timedelta(seconds=seconds))  # type: ignore[arg-type]
+
+
+def events(outbox: Outbox, kind: str) -> list[dict[str, Any]]:
+    bodies = [orjson.loads(b) for _, b in outbox.read_after(0, 10_000)]
+    return [b["payload"] for b in bodies if b["kind"] == kind]
+
+
+def test_counters_book_rollover_and_flag_impossible_jumps(outbox: Outbox) -> None:
+    line = Line([STATION], outbox)
+    for seconds, value in ((0, 65530), (1, 65534), (2, 3), (3, 3), (4, 9000), (5, 9004)):
+        line.on_readings([reading("good", value, seconds)])
+    station = line.status()["ST-10"]
+    # 65530 -> 65534 (4) -> 3 across the rollover (5) -> 3 again (0) -> 9000 impossible at
+    # 10 pieces/s (not booked) -> 9004 (4)
+    assert station["good"] == 13
+    assert station["implausible_jumps"] == 1
+
+
+def test_states_follow_the_rules_and_are_recorded_on_change(outbox: Outbox) -> None:
+    line = Line([STATION], outbox)
+    line.on_readings([reading("state", 1, 0)])
+    line.on_readings([reading("state", 1, 1)])  # no change, nothing recorded
+    line.on_readings([reading("reason", "JAM-12", 2), reading("state", 3, 2)])
+    line.on_readings([reading("state", 7, 3)])  # a value no rule names: down, saying so
+    line.on_readings([reading("state", 2, 4, quality="bad")])  # bad quality: ignored
+    line.device_down("press", "timed out")
+    outbox.writer.run(lambda conn: None)  # wait for the queued events' commit
+    states = [(e["state"], e.get("reason")) for e in events(outbox, "machine_state")]
+    assert states == [("running", None), ("down", "JAM-12"), ("offline", "timed out")]
+    line.on_readings([reading("reason", "", 5), reading("state", 7, 5)])
+    outbox.writer.run(lambda conn: None)
+    assert events(outbox, "machine_state")[-1]["reason"] == "state value 7"
+
+
+class SimThread:
+    """A Modbus machine simulator on an asyncio loop of its own thread."""
+
+    def __init__(self, machine: ModbusMachine) -> None:
+        self.machine = machine
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    def stop(self) -> None:
+        self.call(self.machine.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+@pytest.fixture
+def press() -> Iterator[SimThread]:
+    good = TagSpec("good", "holding", 0, "uint32")
+    scrap = TagSpec("scrap", "holding", 2, "uint32")
+    state = TagSpec("state", "holding", 4, "uint16")
+    machine = ModbusMachine(
+        production=Production(good, scrap, state, rate=20, scrap_rate=2), port=free_port()
+    )
+    sim = SimThread(machine)
+    sim.call(machine.start())
+    yield sim
+    sim.stop()
+
+
+def test_an_edge_with_a_modbus_press_records_states_and_counts(
+    press: SimThread, tmp_path: Path
+) -> None:
+    machine = press.machine
+    settings = EdgeSettings.model_validate(
+        {
+            "node": {
+                "site": "plant1",
+                "area": "assembly",
+                "line": "line1",
+                "name": "edge1",
+                "data_dir": str(tmp_path / "edge"),
+            },
+            "mqtt": {"url": f"mqtt://127.0.0.1:{free_port()}"},  # no broker: recording goes on
+            "devices": [
+                {
+                    "name": "press",
+                    "kind": "modbus_tcp",
+                    "host": "127.0.0.1",
+                    "port": machine.port,
+                    "interval_s": 0.1,
+                    "timeout_s": 0.3,
+                    "retries": 0,
+                    "tags": [
+                        {"name": "good", "address": 0, "type": "uint32"},
+                        {"name": "scrap", "address": 2, "type": "uint32"},
+                        {"name": "state", "address": 4, "type": "uint16"},
+                    ],
+                }
+            ],
+            "stations": [
+                {
+                    "name": "ST-10",
+                    "machine": "M-PRESS-03",
+                    "good_counter": "press.good",
+                    "scrap_counter": "press.scrap",
+                    "max_rate": 100,
+                    "state": {
+                        "tag": "press.state",
+                        "values": {"0": "idle", "1": "running", "2": "setup"},
+                    },
+                }
+            ],
+        }
+    )
+    node = EdgeNode(settings)
+    node.start()
+    try:
+        wait_until(lambda: node.line.status()["ST-10"]["good"] >= 5, what="pieces counted")
+        wait_until(lambda: events(node.outbox, "machine_state"), what="running recorded")
+        assert events(node.outbox, "machine_state")[0]["state"] == "running"
+        counted = node.line.status()["ST-10"]["good"]
+        assert isinstance(counted, int) and 0 < counted <= machine.good_made
+
+        machine.set_state("setup")
+        wait_until(
+            lambda: events(node.outbox, "machine_state")[-1]["state"] == "setup",
+            what="setup recorded",
+        )
+        machine.stop_answering()
+        wait_until(
+            lambda: events(node.outbox, "machine_state")[-1]["state"] == "offline",
+            what="offline recorded",
+        )
+        health = node.status()["devices"]["press"]
+        assert health["connected"] is False and health["current_error"]
+    finally:
+        node.stop()
