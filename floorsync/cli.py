@@ -74,6 +74,25 @@ def _sim_station(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sim_plant(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from simulators.plant import run_plant
+
+    logs.setup("sim-plant", args.log_level)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_plant(args.config, args.rate, stop)
+
+    asyncio.run(main())
+    return 0
+
+
 def _bench_sync(args: argparse.Namespace) -> int:
     from floorsync.bench.sync import main
 
@@ -214,6 +233,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=2.0, help="production reports per second")
     p.add_argument("--count", type=int, help="stop after this many reports")
     p.add_argument("--seed", type=int)
+
+    p = _add(
+        sims,
+        "plant",
+        _sim_plant,
+        "the machines an edge config names, on their ports (Modbus TCP)",
+        "floorsync sim plant --config config/line.example.toml",
+    )
+    p.add_argument("--config", type=Path, required=True, help="the edge's settings (TOML)")
+    p.add_argument("--rate", type=float, default=5.0, help="good pieces per second")
 
     bench = sub.add_parser(
         "bench",

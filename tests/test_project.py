@@ -114,6 +114,7 @@ def test_every_setting_is_documented(model: type[BaseModel]) -> None:
     ("model", "path"),
     [
         (EdgeSettings, "config/edge.example.toml"),
+        (EdgeSettings, "config/line.example.toml"),
         (CentralSettings, "config/central.example.toml"),
     ],
 )
