@@ -166,6 +166,18 @@ def _add(
     return parser
 
 
+def _group(sub: Any, name: str, help_text: str, example: str, dest: str, metavar: str) -> Any:
+    """A command with subcommands of its own (``floorsync sim station`` ...)."""
+    parser = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser.add_subparsers(dest=dest, required=True, metavar=metavar)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="floorsync",
@@ -213,14 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--broker", metavar="URL", help="overrides mqtt.url")
     p.add_argument("--http-port", type=int, help="overrides http.port")
 
-    sim = sub.add_parser(
+    sims = _group(
+        sub,
         "sim",
-        help="simulators that stand in for hardware",
-        description="simulators that stand in for hardware",
-        epilog="example:\n  floorsync sim station --edge-url http://127.0.0.1:8081",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "simulators that stand in for hardware",
+        "floorsync sim station --edge-url http://127.0.0.1:8081",
+        "simulator",
+        "SIMULATOR",
     )
-    sims = sim.add_subparsers(dest="simulator", required=True, metavar="SIMULATOR")
     p = _add(
         sims,
         "station",
@@ -244,14 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, required=True, help="the edge's settings (TOML)")
     p.add_argument("--rate", type=float, default=5.0, help="good pieces per second")
 
-    bench = sub.add_parser(
+    benches = _group(
+        sub,
         "bench",
-        help="benchmarks, printed with ratios to a baseline",
-        description="benchmarks, printed with ratios to a baseline",
-        epilog="example:\n  floorsync bench sync",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "benchmarks, printed with ratios to a baseline",
+        "floorsync bench sync",
+        "bench",
+        "BENCH",
     )
-    benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
     p = _add(
         benches,
         "sync",
@@ -292,14 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan_arguments(p)
 
-    contract = sub.add_parser(
+    contracts = _group(
+        sub,
         "contract",
-        help="the edge <-> central contract",
-        description="the edge <-> central contract",
-        epilog="example:\n  floorsync contract docs --check",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "the edge <-> central contract",
+        "floorsync contract docs --check",
+        "what",
+        "WHAT",
     )
-    contracts = contract.add_subparsers(dest="what", required=True, metavar="WHAT")
     p = _add(
         contracts,
         "docs",
@@ -310,14 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, default=Path("docs/contract.md"))
     p.add_argument("--check", action="store_true", help="fail if the file is out of date")
 
-    scan = sub.add_parser(
-        "scan",
-        help="barcode scans",
-        description="barcode scans",
-        epilog="example:\n  floorsync scan explain 'WO-2026-000123'",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    scans = _group(
+        sub, "scan", "barcode scans", "floorsync scan explain 'WO-2026-000123'", "what", "WHAT"
     )
-    scans = scan.add_subparsers(dest="what", required=True, metavar="WHAT")
     p = _add(
         scans,
         "explain",

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -14,6 +13,7 @@ from sqlalchemy import Engine, Table, select
 from central.db import make_engine, migrate
 from central.db.schema import dead_letters, edge_cursors, events
 from protocols.contract import EdgeAddress, TopicLayout, encode_batch
+from tests.helpers import wait_until
 
 EDGE = "plant1/assembly/line1/edge1"
 EDGE_B = "plant1/assembly/line2/edge2"
@@ -89,16 +89,7 @@ def dead(engine: Engine) -> list[dict[str, Any]]:
     return rows(engine, dead_letters)
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
+wait_for = wait_until  # the name central's tests use
 
 
 class FakeClock:

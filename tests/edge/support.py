@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
-import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.outbox import Outbox
@@ -24,22 +23,11 @@ from protocols.contract import (
     validate_envelope,
 )
 from protocols.mqtt import BrokerUrl
+from tests.helpers import wait_until
 
 ADDRESS = EdgeAddress("plant1", "assembly", "line1", "edge1")
 EDGE_ID = ADDRESS.path
 LAYOUT = TopicLayout()
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    """Poll ``condition`` until it is truthy; fail with ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
-        time.sleep(0.01)
 
 
 def stays(condition: Callable[[], Any], duration: float) -> bool:
