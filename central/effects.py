@@ -59,7 +59,8 @@ def insert_events(
     if conn.dialect.name == "sqlite":
 
         def when(moment: datetime) -> Any:
-            return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            # SQLAlchemy's SQLite DATETIME text; isoformat is faster than strftime here
+            return moment.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
         sql = f"INSERT INTO events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     else:

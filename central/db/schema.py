@@ -11,7 +11,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
-    Index,
     Integer,
     MetaData,
     String,
@@ -65,7 +64,6 @@ events = Table(
     UniqueConstraint("edge_id", "seq", name="uq_events_edge_seq"),
     UniqueConstraint("event_id", name="uq_events_event_id"),
 )
-Index("ix_events_kind_station", events.c.kind, events.c.station)
 
 edge_cursors = Table(
     "edge_cursors",
