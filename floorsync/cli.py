@@ -74,6 +74,21 @@ def _sim_station(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sim_device(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from simulators import cli as sims
+
+    logs.setup(f"sim-{args.simulator}", args.log_level)
+    if args.simulator == "modbus":
+        asyncio.run(sims.modbus(args.host, args.port, args.rate))
+    elif args.simulator == "opcua":
+        asyncio.run(sims.opcua(args.port or None, args.rate))
+    else:
+        sims.scanner(args.rate, {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}[args.terminator])
+    return 0
+
+
 def _sim_plant(args: argparse.Namespace) -> int:
     import asyncio
     import signal
@@ -246,6 +261,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, help="stop after this many reports")
     p.add_argument("--seed", type=int)
 
+    p = _add(
+        sims,
+        "modbus",
+        _sim_device,
+        "a Modbus TCP press: counters and a state word",
+        "floorsync sim modbus --port 5020 --rate 5",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5020)
+    p.add_argument("--rate", type=float, default=5.0, help="good pieces per second")
+    p = _add(
+        sims,
+        "opcua",
+        _sim_device,
+        "an OPC UA machine (state, counters, cycle time, alarm)",
+        "floorsync sim opcua --port 4840",
+    )
+    p.add_argument("--port", type=int, default=4840, help="0 picks a free port")
+    p.add_argument("--rate", type=float, default=5.0, help="good pieces per second")
+    p = _add(
+        sims,
+        "scanner",
+        _sim_device,
+        "a serial barcode scanner on a pseudo-terminal",
+        "floorsync sim scanner --rate 0.5",
+    )
+    p.add_argument("--rate", type=float, default=0.5, help="scans per second")
+    p.add_argument("--terminator", choices=["CR", "LF", "CRLF"], default="CR")
     p = _add(
         sims,
         "plant",

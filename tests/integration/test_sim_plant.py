@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
+from pymodbus.client import ModbusTcpClient
 
 from tests.helpers import free_port
 from tests.integration.conftest import wait_for
@@ -66,3 +68,35 @@ def test_the_example_line_runs_against_its_simulated_plant(tmp_path: Path) -> No
         if plant.stdout is not None:
             plant.stdout.close()
     assert plant.returncode == 0
+
+
+@pytest.mark.parametrize("simulator", ["modbus", "opcua", "scanner"])
+def test_each_simulator_starts_says_where_and_stops_cleanly(simulator: str) -> None:
+    port = ["--port", str(free_port())] if simulator != "scanner" else []
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "floorsync", "sim", simulator, *port],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        expected = {
+            "modbus": f"127.0.0.1:{port[-1] if port else ''}",
+            "opcua": "opc.tcp://",
+            "scanner": "/dev/pts/",
+        }[simulator]
+        assert expected in banner, banner
+        if simulator == "modbus":
+            client = ModbusTcpClient("127.0.0.1", port=int(port[-1]))
+            assert client.connect()
+            words = client.read_holding_registers(4, count=1, device_id=1).registers
+            client.close()
+            assert words == [1], "the press runs"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert proc.returncode == 0

@@ -1,0 +1,72 @@
+"""Single simulated devices from the command line: ``floorsync sim modbus|opcua|scanner``."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+
+from protocols.modbus import TagSpec
+from simulators.modbus import ModbusMachine, Production
+from simulators.opcua import OpcUaMachine
+from simulators.scanner import SAMPLE_SCANS, ScannerSimulator
+
+PRESS_MAP = (
+    "holding 0: good (uint32), holding 2: scrap (uint32), "
+    "holding 4: state (uint16: 0 idle, 1 running, 2 setup, 3 down)"
+)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """Set on Ctrl-C or SIGTERM; installed before the device starts, so none is missed."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def modbus(host: str, port: int, rate: float) -> None:
+    production = Production(
+        TagSpec("good", "holding", 0, "uint32"),
+        TagSpec("scrap", "holding", 2, "uint32"),
+        TagSpec("state", "holding", 4, "uint16"),
+        rate=rate,
+        scrap_rate=rate / 20,
+    )
+    machine = ModbusMachine(production=production, host=host, port=port)
+    stop = _stop_on_signals()
+    await machine.start()
+    print(f"Modbus TCP machine on {host}:{machine.port}, unit 1; {PRESS_MAP}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await machine.stop()
+
+
+async def opcua(port: int | None, rate: float) -> None:
+    machine = OpcUaMachine(1, port=port, rate=rate)
+    stop = _stop_on_signals()
+    await machine.start()
+    print(
+        f"OPC UA machine at {machine.endpoint} (Objects/Machine1: State, GoodCount, "
+        "ScrapCount, CycleTime, Alarm)",
+        flush=True,
+    )
+    try:
+        await stop.wait()
+    finally:
+        await machine.stop()
+
+
+def scanner(rate: float, terminator: bytes) -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    sim = ScannerSimulator(terminator=terminator)
+    print(f"serial scanner at {sim.device}: point a [[scanners]] port there", flush=True)
+    sent = 0
+    while not stop.wait(1.0 / rate):
+        sim.send(SAMPLE_SCANS[sent % len(SAMPLE_SCANS)])
+        sent += 1
+    sim.close()
