@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -91,49 +92,23 @@ def _sim_device(args: argparse.Namespace) -> int:
 
 def _sim_plant(args: argparse.Namespace) -> int:
     import asyncio
-    import signal
 
-    from simulators.plant import run_plant
+    from simulators import cli as sims
 
     logs.setup("sim-plant", args.log_level)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_plant(args.config, args.rate, stop)
-
-    asyncio.run(main())
+    asyncio.run(sims.plant(args.config, args.rate))
     return 0
 
 
-def _bench_sync(args: argparse.Namespace) -> int:
-    from floorsync.bench.sync import main
+def _bench(name: str) -> Handler:
+    """The handler of ``floorsync bench NAME``: floorsync.bench.NAME's main, imported late."""
 
-    logs.setup("bench", args.log_level)
-    return main(args)
+    def handler(args: argparse.Namespace) -> int:
+        logs.setup("bench", args.log_level)
+        result: int = importlib.import_module(f"floorsync.bench.{name}").main(args)
+        return result
 
-
-def _bench_modbus(args: argparse.Namespace) -> int:
-    from floorsync.bench.modbus import main
-
-    logs.setup("bench", args.log_level)
-    return main(args)
-
-
-def _bench_opcua(args: argparse.Namespace) -> int:
-    from floorsync.bench.opcua import main
-
-    logs.setup("bench", args.log_level)
-    return main(args)
-
-
-def _bench_scan(args: argparse.Namespace) -> int:
-    from floorsync.bench.scan import main
-
-    logs.setup("bench", args.log_level)
-    return main(args)
+    return handler
 
 
 def _contract_docs(args: argparse.Namespace) -> int:
@@ -310,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(
         benches,
         "sync",
-        _bench_sync,
+        _bench("sync"),
         "sync throughput, latency and backlog drain",
         "floorsync bench sync --quick",
     )
@@ -325,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(
         benches,
         "modbus",
-        _bench_modbus,
+        _bench("modbus"),
         "Modbus polling: tags/s and the edge's CPU share",
         "floorsync bench modbus --devices 100 --tags 100 --seconds 30",
     )
@@ -333,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(
         benches,
         "opcua",
-        _bench_opcua,
+        _bench("opcua"),
         "OPC UA subscriptions: data changes/s delivered and how late",
         "floorsync bench opcua --machines 10",
     )
@@ -341,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(
         benches,
         "scan",
-        _bench_scan,
+        _bench("scan"),
         "a serial scan to a committed event: p50 / p99",
         "floorsync bench scan --scans 1000 --rate 20",
     )

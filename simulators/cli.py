@@ -1,14 +1,16 @@
-"""Single simulated devices from the command line: ``floorsync sim modbus|opcua|scanner``."""
+"""Simulators from the command line: ``floorsync sim modbus|opcua|scanner|plant``."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import threading
+from pathlib import Path
 
 from protocols.modbus import TagSpec
 from simulators.modbus import ModbusMachine, Production
 from simulators.opcua import OpcUaMachine
+from simulators.plant import run_plant
 from simulators.scanner import SAMPLE_SCANS, ScannerSimulator
 
 PRESS_MAP = (
@@ -57,6 +59,11 @@ async def opcua(port: int | None, rate: float) -> None:
         await stop.wait()
     finally:
         await machine.stop()
+
+
+async def plant(config: Path, rate: float) -> None:
+    stop = _stop_on_signals()
+    await run_plant(config, rate, stop)
 
 
 def scanner(rate: float, terminator: bytes) -> None:
