@@ -6,6 +6,7 @@ instead of skipping.
 
 from __future__ import annotations
 
+import gc
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -61,3 +62,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'central.db'}"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_each_test() -> Iterator[None]:
+    """Unclosed sockets and event loops warn when collected; collect here so the test that
+    leaked one fails, not whichever test the collector happens to run in later."""
+    yield
+    gc.collect()

@@ -24,7 +24,9 @@ class DeviceLoop:
         self.coordinators = list(coordinators)
         self.sink = sink
         self.on_down = on_down
-        self._loop = asyncio.new_event_loop()
+        # The loop is made in its thread: a node with no devices never has one to close.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="devices", daemon=True)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -35,13 +37,18 @@ class DeviceLoop:
     def stop(self) -> None:
         if not self._thread.is_alive():
             return
-        self._loop.call_soon_threadsafe(lambda: [t.cancel() for t in self._tasks])
+        self._ready.wait(5)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(lambda: [t.cancel() for t in self._tasks])
         self._thread.join(10)
 
     def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._main())
-        self._loop.close()
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            loop.close()
 
     async def _main(self) -> None:
         count = len(self.coordinators)
@@ -50,6 +57,9 @@ class DeviceLoop:
             delay = coordinator.interval_s * index / count
             self._tasks.append(asyncio.create_task(self._start(coordinator, delay)))
         self._tasks.append(asyncio.create_task(self._watch()))
+        # Only now may stop() cancel: every task exists (nothing above awaited).
+        self._loop = asyncio.get_running_loop()
+        self._ready.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _start(self, coordinator: Coordinator, delay: float) -> None:
