@@ -82,6 +82,13 @@ class DeviceSettings(_Section):
     publishing_interval_s: float = Field(0.5, gt=0)
     username: str | None = None
     password: str | None = Field(None, repr=False)
+    security: Literal["None", "Sign", "SignAndEncrypt"] = Field(
+        "None", description="OPC UA Basic256Sha256 message security"
+    )
+    certificate: Path | None = Field(None, description="the edge's application certificate")
+    private_key: Path | None = None
+    server_certificate: Path | None = Field(None, description="pins the server's certificate")
+    application_uri: str = "urn:floorsync:edge"
     tags: list[dict[str, object]] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -92,6 +99,8 @@ class DeviceSettings(_Section):
             "opcua": ("endpoint",),
         }[self.kind]
         missing = [key for key in needs if getattr(self, key) is None]
+        if self.kind == "opcua" and self.security != "None":
+            missing += [k for k in ("certificate", "private_key") if getattr(self, k) is None]
         if missing:
             raise ValueError(f"a {self.kind} device needs {', '.join(missing)}")
         model = OpcUaTagSettings if self.kind == "opcua" else ModbusTagSettings

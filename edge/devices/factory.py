@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edge.devices.base import Coordinator
 from edge.devices.modbus import ModbusCoordinator, ModbusRtu, ModbusTcp
-from edge.devices.opcua import OpcUaCoordinator, OpcUaTag
+from edge.devices.opcua import OpcUaCoordinator, OpcUaSecurity, OpcUaTag
 from edge.settings import DeviceSettings, ModbusTagSettings, OpcUaTagSettings
 from protocols.modbus import TagSpec
 
@@ -16,6 +16,16 @@ def build(device: DeviceSettings) -> Coordinator:
             OpcUaTag(t.name, t.node) for t in map(OpcUaTagSettings.model_validate, device.tags)
         )
         assert device.endpoint is not None
+        security = None
+        if device.security != "None":
+            assert device.certificate is not None and device.private_key is not None
+            security = OpcUaSecurity(
+                device.certificate,
+                device.private_key,
+                device.security,
+                device.server_certificate,
+                device.application_uri,
+            )
         return OpcUaCoordinator(
             device.name,
             interval_s=device.interval_s,
@@ -26,6 +36,7 @@ def build(device: DeviceSettings) -> Coordinator:
             publishing_interval_s=device.publishing_interval_s,
             username=device.username,
             password=device.password,
+            security=security,
         )
     specs = [
         TagSpec(

@@ -15,7 +15,9 @@ import pytest
 from asyncua import ua
 
 from edge.devices.base import DeviceError, Reading
+from edge.devices.factory import build
 from edge.devices.opcua import OpcUaCoordinator, OpcUaSecurity, OpcUaTag, plain_value, quality_of
+from edge.settings import DeviceSettings
 from protocols.counters import CounterReading, CounterReason, CounterTracker
 from simulators.opcua import OpcUaMachine, make_certificate
 
@@ -267,3 +269,47 @@ def test_secure_login_and_a_refused_password(tmp_path: Path) -> None:
                 await login(username="operator", password="s3cret")
 
     run(scenario)
+
+
+def test_security_comes_from_the_edge_config(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        machine = OpcUaMachine(1, users={"operator": "s3cret"})
+        machine.certificate, machine.private_key = await make_certificate(
+            tmp_path, "server", machine.application_uri, server=True
+        )
+        cert, key = await make_certificate(tmp_path, "edge", "urn:floorsync:edge", server=False)
+        settings = DeviceSettings.model_validate(
+            {
+                "name": "m1",
+                "kind": "opcua",
+                "endpoint": machine.endpoint,
+                "mode": "poll",
+                "security": "SignAndEncrypt",
+                "certificate": str(cert),
+                "private_key": str(key),
+                "username": "operator",
+                "password": "s3cret",
+                "tags": [{"name": "good", "node": good_count(machine).address}],
+            }
+        )
+        async with serving(machine):
+            device = build(settings)
+            try:
+                await device.connect()
+                assert [r.quality for r in await device.poll()] == ["good"]
+            finally:
+                await device.close()
+
+    run(scenario)
+
+
+def test_security_without_a_certificate_is_a_config_error() -> None:
+    with pytest.raises(ValueError, match="needs certificate, private_key"):
+        DeviceSettings.model_validate(
+            {
+                "name": "m1",
+                "kind": "opcua",
+                "security": "Sign",
+                "endpoint": "opc.tcp://127.0.0.1:4840/",
+            }
+        )
