@@ -49,9 +49,10 @@ class UplinkSettings:
 
 @dataclass
 class InFlight:
+    """A batch sent and not yet acknowledged: events ``first`` to ``last``."""
+
     first: int
     last: int
-    sent_at: float
 
 
 def client_id(address: EdgeAddress) -> str:
@@ -111,7 +112,6 @@ class Uplink:
         self.events_sent = 0
         self.resends = 0
         self.last_ack_wall: float | None = None
-        self.connected_since: float | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -177,7 +177,6 @@ class Uplink:
         with self._lock:
             if mid == self._subscribe_mid:
                 self._ready = True
-                self.connected_since = time.time()
                 # Whatever was in flight before may be lost: send again from the last ack.
                 self._rewind("connected")
                 self._lock.notify_all()
@@ -187,7 +186,6 @@ class Uplink:
     ) -> None:
         with self._lock:
             self._ready = False
-            self.connected_since = None
         log.warning("uplink disconnected", extra={"edge_id": self.edge_id, "reason": str(rc)})
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
@@ -295,7 +293,7 @@ class Uplink:
                 now = time.monotonic()
                 if not self._inflight:
                     self._last_progress = now
-                self._inflight.append(InFlight(rows[0][0], rows[-1][0], now))
+                self._inflight.append(InFlight(rows[0][0], rows[-1][0]))
                 self._sent_seq = rows[-1][0]
             if s.max_rate > 0:
                 tokens -= len(rows)

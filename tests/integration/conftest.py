@@ -18,19 +18,20 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.helpers import Mosquitto, free_port
+from tests.helpers import Mosquitto, free_port, wait_until
 
 EDGE_ID = "plant1/assembly/line1/edge1"
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """``wait_until``, counting a process that is not answering yet as not ready."""
+
+    def ready() -> bool:
         with contextlib.suppress(httpx.HTTPError, sa.exc.OperationalError):
-            if check():
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            return check()
+        return False
+
+    wait_until(ready, timeout, what)
 
 
 class Proc:
