@@ -5,13 +5,23 @@ Machine states come from a state tag through configured rules and are recorded a
 Piece counters are read as counters (protocols.counters): rollover, device reset and
 repeated reads never create or lose pieces; a jump faster than physically possible is
 flagged and not booked. Booked pieces feed production reports (station workflows).
+
+Each counter's baseline and booked total are saved in the edge's SQLite file whenever a
+reading moves them, so a restarted edge books the pieces made while it was down (within
+the counter's physical rate) and never books a piece twice.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
+
+import orjson
 
 from edge.devices.base import Reading
 from edge.outbox import Outbox
@@ -23,14 +33,24 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+class Counter:
+    """One piece counter of a station: the hardware counter's tracker and what it booked."""
+
+    tracker: CounterTracker
+    booked: int = 0
+    implausible: int = 0
+
+
+@dataclass
 class StationState:
     settings: StationSettings
     machine_state: str | None = None
-    good: int = 0
-    scrap: int = 0
-    implausible: int = 0
-    trackers: dict[str, CounterTracker] = field(default_factory=dict)
+    counters: dict[str, Counter] = field(default_factory=dict)
     reason: str | None = None
+
+    def booked(self, role: str) -> int:
+        counter = self.counters.get(role)
+        return counter.booked if counter else 0
 
 
 class Line:
@@ -42,14 +62,36 @@ class Line:
             cfg = state.settings
             for role, signal in (("good", cfg.good_counter), ("scrap", cfg.scrap_counter)):
                 if signal:
-                    state.trackers[role] = CounterTracker(
-                        bits=cfg.counter_bits, max_rate=cfg.max_rate
-                    )
+                    tracker = CounterTracker(bits=cfg.counter_bits, max_rate=cfg.max_rate)
+                    state.counters[role] = Counter(tracker)
                     self._by_signal.setdefault(signal, []).append((state, role))
             if cfg.state:
                 self._by_signal.setdefault(cfg.state.tag, []).append((state, "state"))
                 if cfg.state.reason_tag:
                     self._by_signal.setdefault(cfg.state.reason_tag, []).append((state, "reason"))
+        self.outbox.writer.run(self._load_counters)
+
+    def _load_counters(self, conn: sqlite3.Connection) -> None:
+        rows = conn.execute(
+            "SELECT station, counter, booked, implausible, tracker FROM station_counters"
+        )
+        for station, role, booked, implausible, tracker in rows:
+            known = self.stations.get(station)
+            counter = known.counters.get(role) if known else None
+            if counter is None:
+                continue  # the station or counter is no longer configured
+            counter.booked, counter.implausible = booked, implausible
+            try:
+                saved = CounterTracker.from_dict(orjson.loads(tracker))
+            except ValueError as exc:
+                log.error(
+                    "saved counter state unusable; counter re-baselines",
+                    extra={"station": station, "counter": role, "error": str(exc)},
+                )
+                continue
+            if saved.bits == counter.tracker.bits:  # a changed width makes the baseline void
+                counter.tracker.last_value = saved.last_value
+                counter.tracker.last_timestamp = saved.last_timestamp
 
     def on_readings(self, readings: list[Reading]) -> None:
         for reading in readings:
@@ -67,23 +109,49 @@ class Line:
         value = reading.value
         if not isinstance(value, int) or isinstance(value, bool):
             return
+        counter = state.counters[role]
         try:
-            booked = state.trackers[role].feed(value, reading.source_ts.timestamp())
+            booked = counter.tracker.feed(value, reading.source_ts.timestamp())
         except ValueError as exc:
             log.warning(
                 "counter value refused",
                 extra={"station": state.settings.name, "counter": role, "error": str(exc)},
             )
             return
+        if booked.reason is CounterReason.UNCHANGED:
+            return
         if booked.reason is CounterReason.IMPLAUSIBLE:
-            state.implausible += 1
+            counter.implausible += 1
             log.warning(
                 "implausible counter jump not booked",
                 extra={"station": state.settings.name, "counter": role, "value": value},
             )
         elif booked.reason is CounterReason.RESET:
             log.info("counter reset", extra={"station": state.settings.name, "counter": role})
-        setattr(state, role, getattr(state, role) + booked.delta)
+        counter.booked += booked.delta
+        self._save(state.settings.name, role, counter)
+
+    def _save(self, station: str, role: str, counter: Counter) -> None:
+        """Queue the counter's new baseline and total; the writer commits it with its group."""
+        row = (
+            station,
+            role,
+            counter.booked,
+            counter.implausible,
+            orjson.dumps(counter.tracker.to_dict()).decode(),
+            time.time(),
+        )
+
+        def save(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO station_counters VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (station, counter) DO UPDATE SET booked = excluded.booked, "
+                "implausible = excluded.implausible, tracker = excluded.tracker, "
+                "updated_at = excluded.updated_at",
+                row,
+            )
+
+        self.outbox.writer.submit(save).add_done_callback(_log_failure(station, role))
 
     def _state(self, state: StationState, reading: Reading) -> None:
         rule = state.settings.state
@@ -131,9 +199,20 @@ class Line:
             name: {
                 "machine": s.settings.machine,
                 "machine_state": s.machine_state,
-                "good": s.good,
-                "scrap": s.scrap,
-                "implausible_jumps": s.implausible,
+                "good": s.booked("good"),
+                "scrap": s.booked("scrap"),
+                "implausible_jumps": sum(c.implausible for c in s.counters.values()),
             }
             for name, s in self.stations.items()
         }
+
+
+def _log_failure(station: str, role: str) -> Any:
+    def done(future: Future[None]) -> None:
+        if future.exception() is not None:
+            log.error(
+                "counter state not saved",
+                extra={"station": station, "counter": role, "error": str(future.exception())},
+            )
+
+    return done

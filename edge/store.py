@@ -55,6 +55,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "station_counters",
+        """
+        CREATE TABLE station_counters (
+            station TEXT NOT NULL,
+            counter TEXT NOT NULL,
+            booked INTEGER NOT NULL,
+            implausible INTEGER NOT NULL,
+            tracker TEXT NOT NULL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (station, counter)
+        );
+        """,
+    ),
 ]
 
 

@@ -17,6 +17,7 @@ from edge.line import Line
 from edge.node import EdgeNode
 from edge.outbox import Outbox
 from edge.settings import EdgeSettings, StationSettings
+from edge.store import Writer
 from protocols.modbus import TagSpec
 from simulators.modbus import ModbusMachine, Production
 from tests.edge.support import wait_until
@@ -180,3 +181,26 @@ def test_an_edge_with_a_modbus_press_records_states_and_counts(
         assert health["connected"] is False and health["current_error"]
     finally:
         node.stop()
+
+
+def test_a_restarted_edge_books_pieces_made_while_it_was_down_once(tmp_path: Path) -> None:
+    def run(readings: list[tuple[float, int]]) -> dict[str, Any]:
+        writer = Writer(tmp_path / "edge.db")
+        outbox = Outbox(writer, "plant1/assembly/line1/edge1")
+        try:
+            line = Line([STATION], outbox)
+            for seconds, value in readings:
+                line.on_readings([reading("good", value, seconds)])
+            writer.run(lambda conn: None)  # the counter state is committed
+            return line.status()["ST-10"]
+        finally:
+            outbox.close()
+            writer.close()
+
+    assert run([(0, 100), (1, 105)])["good"] == 5
+    # Down for 10 s at most 10 pieces/s: the 40 made meanwhile are booked, the repeat is not.
+    assert run([(11, 145), (12, 145)])["good"] == 45
+    # A restart that reads the same value books nothing; a device reset to 3 books 3.
+    assert run([(13, 145), (14, 3)])["good"] == 48
+    # An impossible jump across the restart is flagged and its count survives the restart.
+    assert run([(15, 60_000)]) == {**run([]), "good": 48, "implausible_jumps": 1}
