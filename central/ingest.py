@@ -22,7 +22,8 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from central.db.schema import dead_letters, edge_cursors
-from central.effects import apply_effects, insert_events, upsert
+from central.db.upsert import upsert
+from central.effects import apply_effects, insert_events
 from protocols.contract import (
     Ack,
     Channel,

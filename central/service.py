@@ -12,7 +12,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 
 from central.db.schema import edge_status
-from central.effects import upsert
+from central.db.upsert import upsert
 from central.ingest import Ingestor
 from central.settings import CentralSettings
 from protocols.contract import Channel, ContractError, TopicLayout, decode_status, encode

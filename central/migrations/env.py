@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import central.db.domain  # noqa: F401  (registers the order service's tables)
 from central.db.schema import metadata
 
 engine = context.config.attributes["engine"]

@@ -1,0 +1,322 @@
+"""What the floor's events change in the order book, in the transaction that stores them.
+
+* ``production_report``: the operation's good / scrap / rework and labour hours; the
+  first report starts the task (and its production order), ``operation_end`` ends it.
+* ``material_issue``: material consumed by lot, and the lot leaves stores.
+* ``inspection``: inspected and rejected counts; a ``scrap`` disposition rejects the
+  pieces inspected, a ``rework`` one sends them back as rework.
+* When the last operation of a production order has more qualified pieces (good minus
+  rejected) than were received, the difference is booked into finished goods against
+  the order line: lot = work order number (serial-tracked items get one serial per
+  piece), reserved for the order line it was made for. The order completes when all
+  its quantity is received, and its sales order is ready when every line is.
+
+Events for work orders central does not know still count at their station (the spine's
+station totals) and are otherwise left alone: the floor may run orders made elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
+
+from central.db.domain import (
+    inspections,
+    items,
+    material_consumption,
+    operation_tasks,
+    production_orders,
+    reservations,
+    sales_order_lines,
+    sales_orders,
+)
+from central.orders import dispatch, inventory
+
+if TYPE_CHECKING:
+    from central.ingest import Event
+
+T = operation_tasks.c
+_REPORT = (
+    update(operation_tasks)
+    .where(T.work_order == bindparam("wo"), T.operation == bindparam("op"))
+    .values(
+        good=T.good + bindparam("d_good"),
+        scrap=T.scrap + bindparam("d_scrap"),
+        rework=T.rework + bindparam("d_rework"),
+        labour_hours=T.labour_hours + bindparam("d_hours"),
+        actual_start=func.coalesce(T.actual_start, bindparam("start")),
+        actual_end=case((bindparam("ended"), bindparam("end")), else_=T.actual_end),
+        status=case((bindparam("ended"), "done"), else_="running"),
+    )
+)
+_INSPECTED = (
+    update(operation_tasks)
+    .where(T.work_order == bindparam("wo"), T.operation == bindparam("op"))
+    .values(
+        inspected=T.inspected + bindparam("d_inspected"),
+        rejected=T.rejected + bindparam("d_rejected"),
+        rework=T.rework + bindparam("d_rework"),
+    )
+)
+
+
+def apply(conn: Connection, edge_id: str, applied: Sequence[Event]) -> None:
+    """Fold a run of one edge's applied events into the order book."""
+    reports: dict[tuple[str, str], dict[str, Any]] = {}
+    checks: dict[tuple[str, str], dict[str, Any]] = {}
+    consumed: list[dict[str, Any]] = []
+    inspected: list[dict[str, Any]] = []
+    for env in applied:
+        kind, p = env.kind, env.payload
+        if kind == "production_report":
+            key = (p["work_order"], p["operation"])
+            row = reports.get(key)
+            start = _ts(p["period_start"])
+            end = _ts(p["period_end"])
+            if row is None:
+                row = reports[key] = {
+                    "wo": key[0],
+                    "op": key[1],
+                    "d_good": 0,
+                    "d_scrap": 0,
+                    "d_rework": 0,
+                    "d_hours": 0.0,
+                    "start": start,
+                    "end": end,
+                    "ended": False,
+                }
+            row["d_good"] += p["good"]
+            row["d_scrap"] += p["scrap"]
+            row["d_rework"] += p.get("rework", 0)
+            row["d_hours"] += p.get("labour_hours", 0.0)
+            row["start"] = min(row["start"], start)
+            row["end"] = max(row["end"], end)
+            row["ended"] = row["ended"] or p.get("operation_end", False)
+        elif kind == "material_issue":
+            consumed.append(
+                {
+                    "work_order": p["work_order"],
+                    "operation": p["operation"],
+                    "item": p["item"],
+                    "lot": p["lot"],
+                    "quantity": p["quantity"],
+                    "station": env.station,
+                    "operators": p.get("operators", []),
+                    "over_issue_approved_by": p.get("over_issue_approved_by"),
+                    "edge_id": edge_id,
+                    "seq": env.seq,
+                    "at": env.ts,
+                }
+            )
+        elif kind == "inspection":
+            key = (p["work_order"], p["operation"])
+            check = checks.setdefault(
+                key, {"wo": key[0], "op": key[1], "d_inspected": 0, "d_rejected": 0, "d_rework": 0}
+            )
+            check["d_inspected"] += p["inspected"]
+            if p["disposition"] == "scrap":
+                check["d_rejected"] += p["inspected"]
+            elif p["disposition"] == "rework":
+                check["d_rework"] += p["inspected"]
+            inspected.append(
+                {
+                    "work_order": p["work_order"],
+                    "operation": p["operation"],
+                    "inspected": p["inspected"],
+                    "disposition": p["disposition"],
+                    "defects": p.get("defects", []),
+                    "inspector": p["inspector"],
+                    "lot": p.get("lot"),
+                    "serial": p.get("serial"),
+                    "station": env.station,
+                    "edge_id": edge_id,
+                    "seq": env.seq,
+                    "at": env.ts,
+                }
+            )
+    if reports:
+        conn.execute(_REPORT, list(reports.values()))
+    if checks:
+        conn.execute(_INSPECTED, list(checks.values()))
+    if consumed:
+        conn.execute(insert(material_consumption), consumed)
+        _consume(conn, consumed)
+    if inspected:
+        conn.execute(insert(inspections), inspected)
+    touched = set(reports) | set(checks)
+    if touched:
+        _receive(conn, sorted({wo for wo, _ in touched}), applied[-1].ts)
+
+
+def _ts(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _consume(conn: Connection, consumed: list[dict[str, Any]]) -> None:
+    """Issued lots leave stores; material of items central does not know is only recorded."""
+    codes = {c["item"] for c in consumed}
+    ids = dict(conn.execute(select(items.c.code, items.c.id).where(items.c.code.in_(codes))).all())
+    moves = [
+        inventory.Move(
+            ids[c["item"]],
+            c["lot"],
+            c["quantity"],
+            "consumption",
+            c["work_order"],
+            from_location=inventory.STORES,
+        )
+        for c in consumed
+        if c["item"] in ids
+    ]
+    inventory.book(conn, moves, consumed[-1]["at"])
+
+
+def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
+    """Book newly qualified pieces of last operations into finished goods."""
+    rows = conn.execute(
+        select(
+            production_orders.c.id,
+            production_orders.c.number,
+            production_orders.c.status,
+            production_orders.c.quantity,
+            production_orders.c.received,
+            production_orders.c.item_id,
+            production_orders.c.sales_order_line_id,
+            items.c.tracking,
+            func.sum(case((T.last, T.good - T.rejected), else_=0)).label("qualified"),
+        )
+        .join(operation_tasks, T.production_order_id == production_orders.c.id)
+        .join(items, items.c.id == production_orders.c.item_id)
+        .where(production_orders.c.number.in_(work_orders))
+        .group_by(
+            production_orders.c.id,
+            production_orders.c.number,
+            production_orders.c.status,
+            production_orders.c.quantity,
+            production_orders.c.received,
+            production_orders.c.item_id,
+            production_orders.c.sales_order_line_id,
+            items.c.tracking,
+        )
+    ).all()
+    moves: list[inventory.Move] = []
+    finished_edges: set[str] = set()
+    ready_lines: list[int] = []
+    for order in rows:
+        new = max(0, int(order.qualified or 0) - int(order.received))
+        status = order.status
+        if status in ("released", "planned"):
+            status = "in_progress"  # the floor reported on it
+        if new:
+            moves += _receipt_moves(order, new)
+            received = order.received + new
+            if received >= order.quantity - 1e-9:
+                status = "completed"
+                finished_edges.update(dispatch.edges_of(conn, order.id))
+            conn.execute(
+                update(production_orders)
+                .where(production_orders.c.id == order.id)
+                .values(
+                    received=received,
+                    status=status,
+                    completed_at=now if status == "completed" else None,
+                )
+            )
+            if order.sales_order_line_id is not None:
+                _reserve_for_line(conn, order, new, now)
+                ready_lines.append(order.sales_order_line_id)
+        elif status != order.status:
+            conn.execute(
+                update(production_orders)
+                .where(production_orders.c.id == order.id)
+                .values(status=status)
+            )
+    inventory.book(conn, moves, now)
+    _advance_sales_orders(conn, [o.sales_order_line_id for o in rows if o.sales_order_line_id])
+    if finished_edges:
+        dispatch.refresh(conn, sorted(finished_edges), now)
+
+
+def _receipt_moves(order: Any, quantity: int) -> list[inventory.Move]:
+    if order.tracking == "serial":
+        first = int(order.received) + 1
+        return [
+            inventory.Move(
+                order.item_id,
+                f"{order.number}-{n:04d}",
+                1.0,
+                "receipt",
+                order.number,
+                to_location=inventory.FINISHED_GOODS,
+            )
+            for n in range(first, first + quantity)
+        ]
+    lot = order.number if order.tracking == "lot" else ""
+    return [
+        inventory.Move(
+            order.item_id,
+            lot,
+            float(quantity),
+            "receipt",
+            order.number,
+            to_location=inventory.FINISHED_GOODS,
+        )
+    ]
+
+
+def _reserve_for_line(conn: Connection, order: Any, quantity: int, now: datetime) -> None:
+    """Finished goods made for an order line are reserved for it, lot by lot."""
+    for move in _receipt_moves(order, quantity):
+        conn.execute(
+            insert(reservations).values(
+                sales_order_line_id=order.sales_order_line_id,
+                production_order_id=None,
+                item_id=order.item_id,
+                lot=move.lot,
+                location=inventory.FINISHED_GOODS,
+                quantity=move.quantity,
+                created_at=now,
+            )
+        )
+    conn.execute(
+        update(sales_order_lines)
+        .where(sales_order_lines.c.id == order.sales_order_line_id)
+        .values(produced=sales_order_lines.c.produced + quantity)
+    )
+
+
+def _advance_sales_orders(conn: Connection, line_ids: list[int]) -> None:
+    """Confirmed orders being made are in production; all goods at hand for them, ready."""
+    if not line_ids:
+        return
+    order_ids = set(
+        conn.execute(
+            select(sales_order_lines.c.sales_order_id).where(sales_order_lines.c.id.in_(line_ids))
+        ).scalars()
+    )
+    at_hand = (
+        select(func.coalesce(func.sum(reservations.c.quantity), 0.0))
+        .where(
+            reservations.c.sales_order_line_id == sales_order_lines.c.id,
+            reservations.c.location == inventory.FINISHED_GOODS,
+        )
+        .scalar_subquery()
+    )
+    for order_id in order_ids:
+        lines = conn.execute(
+            select(sales_order_lines.c.quantity, sales_order_lines.c.shipped, at_hand, items.c.kind)
+            .join(items, items.c.id == sales_order_lines.c.item_id)
+            .where(sales_order_lines.c.sales_order_id == order_id)
+        ).all()
+        ready = all(q <= s + r + 1e-9 for q, s, r, kind in lines if kind != "service")
+        conn.execute(
+            update(sales_orders)
+            .where(
+                sales_orders.c.id == order_id,
+                sales_orders.c.status.in_(("confirmed", "in_production")),
+            )
+            .values(status="ready" if ready else "in_production")
+        )
