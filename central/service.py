@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -14,12 +15,23 @@ from sqlalchemy import Engine
 from central.db.schema import edge_status
 from central.db.upsert import upsert
 from central.ingest import Ingestor
+from central.orders import dispatch
 from central.settings import CentralSettings
-from protocols.contract import Channel, ContractError, TopicLayout, decode_status, encode
+from protocols.contract import (
+    Channel,
+    Command,
+    ContractError,
+    EdgeAddress,
+    TopicLayout,
+    decode_status,
+    encode,
+)
 from protocols.mqtt import BrokerUrl, make_client
 from protocols.mqtt_loop import ClientLoop
 
 log = logging.getLogger(__name__)
+
+DISPATCH_SWEEP_S = 2.0
 
 
 class CentralSync:
@@ -45,12 +57,70 @@ class CentralSync:
         self.batches = 0
         self.ingest_seconds = 0.0
         self.last_batch_at: float | None = None
+        self.commands_published = 0
+        self._dispatch_wake = threading.Event()
+        self._dispatch_stop = threading.Event()
+        self._republish = False
+        self._dispatcher = threading.Thread(
+            target=self._run_dispatcher, name="central-dispatch", daemon=True
+        )
 
     def start(self) -> None:
         self.loop.start()
+        self._dispatcher.start()
 
     def stop(self) -> None:
+        self._dispatch_stop.set()
+        self._dispatch_wake.set()
+        if self._dispatcher.is_alive():
+            self._dispatcher.join(10)
         self.loop.stop()
+
+    def dispatch_changed(self) -> None:
+        """A dispatch list or master data changed: publish it now, not at the next sweep."""
+        self._dispatch_wake.set()
+
+    def _run_dispatcher(self) -> None:
+        """Publish new dispatches as retained commands; all of them again after a reconnect.
+
+        A row is marked published only once the broker has it, so a broker that was down
+        gets it at the next sweep; retained, it reaches an edge that connects later.
+        """
+        while not self._dispatch_stop.is_set():
+            self._dispatch_wake.wait(DISPATCH_SWEEP_S)
+            self._dispatch_wake.clear()
+            if self._dispatch_stop.is_set() or not self.client.is_connected():
+                continue
+            republish, self._republish = self._republish, False
+            try:
+                self._publish_dispatches(everything=republish)
+            except Exception:
+                log.exception("dispatch publishing failed; retrying at the next sweep")
+                self._republish = self._republish or republish
+
+    def _publish_dispatches(self, *, everything: bool) -> None:
+        with self.engine.connect() as conn:
+            rows = dispatch.current(conn) if everything else dispatch.unpublished(conn)
+        for row in rows:
+            command = Command(
+                command=row.command,
+                edge_id=row.edge_id,
+                version=row.version,
+                issued_at=row.issued_at,
+                body=row.body,
+            )
+            topic = self.layout.command(EdgeAddress(*row.edge_id.split("/")), row.command)
+            info = self.client.publish(topic, encode(command), qos=1, retain=True)
+            info.wait_for_publish(timeout=10)
+            if not info.is_published():
+                raise TimeoutError(f"broker did not take {row.command} for {row.edge_id}")
+            with self.engine.begin() as conn:
+                dispatch.mark_published(conn, row.edge_id, row.command, row.version)
+            self.commands_published += 1
+            log.info(
+                "command published",
+                extra={"edge_id": row.edge_id, "command": row.command, "version": row.version},
+            )
 
     def _filter(self, channel: Channel) -> str:
         topic = self.layout.all_edges(channel)
@@ -65,6 +135,9 @@ class CentralSync:
             return
         client.subscribe([(self._filter(Channel.EVENTS), 1), (self._filter(Channel.STATUS), 1)])
         self.connected = True
+        # A broker restarted without persistence lost the retained commands: send them again.
+        self._republish = True
+        self._dispatch_wake.set()
         log.info("central connected", extra={"broker": str(self.loop.broker)})
 
     def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:

@@ -199,6 +199,10 @@ def refresh(conn: Connection, edge_ids: list[str], now: datetime) -> None:
             upsert(conn, dispatches, [row], replace=("version", "issued_at", "body", "published"))
 
 
+def current(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(dispatches)))
+
+
 def unpublished(conn: Connection) -> list[Any]:
     return list(conn.execute(select(dispatches).where(dispatches.c.published.is_(False))))
 
