@@ -33,3 +33,13 @@ def scan_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``floorsync bench scan``."""
     parser.add_argument("--scans", type=int, default=1000, help="scans to send")
     parser.add_argument("--rate", type=float, default=20.0, help="scans per second")
+
+
+def ingest_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``floorsync bench ingest``."""
+    parser.add_argument("--events", type=int, default=200_000, help="events per stream")
+    parser.add_argument("--edges", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=500, help="events per MQTT message")
+    parser.add_argument("--orders", type=int, default=10, help="released orders per edge")
+    parser.add_argument("--postgres", help="also measure on this PostgreSQL URL (a scratch DB)")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
