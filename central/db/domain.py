@@ -247,6 +247,8 @@ production_orders = Table(
     _id(),
     Column("number", Code, nullable=False, unique=True),  # the work order on the floor
     _ref("sales_order_lines", nullable=True),  # None: made for stock
+    # the production order this one makes a component for (None: it makes an end item)
+    Column("parent_id", Id, ForeignKey("production_orders.id"), index=True),
     _ref("items"),
     Column("quantity", Float, nullable=False),
     Column("status", String(16), nullable=False, default="planned"),

@@ -52,6 +52,7 @@ def create(
     priority: int = 0,
     plan: Planned | None = None,
     depth: int = 0,
+    parent_id: int | None = None,
 ) -> str:
     """Create a planned production order with its tasks and material; returns its number."""
     plan = plan if plan is not None else Planned([], [], [])
@@ -74,6 +75,7 @@ def create(
         insert(production_orders).values(
             number=number,
             sales_order_line_id=sales_order_line_id,
+            parent_id=parent_id,
             item_id=item_id,
             quantity=quantity,
             status="planned",
@@ -137,7 +139,16 @@ def _material(
         if short <= 1e-9:
             continue
         if component.kind == "make":
-            create(conn, component_id, short, now, due_date=due_date, plan=plan, depth=depth + 1)
+            create(
+                conn,
+                component_id,
+                short,
+                now,
+                due_date=due_date,
+                plan=plan,
+                depth=depth + 1,
+                parent_id=order_id,
+            )
         elif component.kind == "buy":
             conn.execute(
                 insert(purchase_suggestions).values(

@@ -17,13 +17,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from central.db.domain import (
     customers,
     invoices,
     items,
+    production_orders,
     purchase_suggestions,
+    reservations,
     sales_order_lines,
     sales_orders,
 )
@@ -227,9 +229,53 @@ def confirm(
 
 
 def cancel(conn: Connection, number: str) -> None:
+    """Cancel an order not yet in production: its planned work, reservations and
+    purchase suggestions go with it. An order the floor is making must be stopped there."""
     order = _get(conn, number)
     if order.status not in ("draft", "held", "confirmed"):
         raise Conflict("not_cancellable", f"sales order {number} is {order.status}")
+    line_ids = select(sales_order_lines.c.id).where(sales_order_lines.c.sales_order_id == order.id)
+    po = production_orders.c
+    made = list(
+        conn.execute(
+            select(po.id, po.number, po.status).where(po.sales_order_line_id.in_(line_ids))
+        )
+    )
+    parents = [m.id for m in made]
+    while parents:  # and the orders making their components, level by level
+        children = list(
+            conn.execute(select(po.id, po.number, po.status).where(po.parent_id.in_(parents)))
+        )
+        made += children
+        parents = [c.id for c in children]
+    busy = [m.number for m in made if m.status != "planned"]
+    if busy:
+        raise Conflict(
+            "in_production",
+            f"sales order {number} is being made ({', '.join(busy)} released): stop it there first",
+        )
+    made_ids = [m.id for m in made]
+    conn.execute(
+        delete(reservations).where(
+            or_(
+                reservations.c.sales_order_line_id.in_(line_ids),
+                reservations.c.production_order_id.in_(made_ids),
+            )
+        )
+    )
+    conn.execute(
+        update(purchase_suggestions)
+        .where(
+            purchase_suggestions.c.production_order_id.in_(made_ids),
+            purchase_suggestions.c.status == "open",
+        )
+        .values(status="cancelled")
+    )
+    conn.execute(
+        update(production_orders)
+        .where(production_orders.c.id.in_(made_ids))
+        .values(status="cancelled")
+    )
     conn.execute(
         update(sales_orders).where(sales_orders.c.id == order.id).values(status="cancelled")
     )

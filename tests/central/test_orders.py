@@ -328,3 +328,38 @@ def test_the_floor_drives_the_order_to_receipt_shipment_and_receivable(engine: E
         shipped["invoice"]: ("paid", 62_500),
         rest["invoice"]: ("open", 62_500),
     }
+
+
+def test_cancelling_an_order_releases_its_material_and_planned_work(engine: Engine) -> None:
+    with engine.begin() as conn:
+        company(conn)
+        number = sales.create(
+            conn,
+            customer="ACME",
+            type="make_to_order",
+            lines=[{"item": "VALVE-50", "quantity": 10}],
+            now=NOW,
+        )
+        planned = sales.confirm(conn, number, NOW)["production_orders"]
+        sales.cancel(conn, number)
+    with engine.connect() as conn:
+        assert conn.execute(select(reservations)).all() == []
+        assert set(conn.execute(select(purchase_suggestions.c.status)).scalars()) == {"cancelled"}
+        states = conn.execute(select(production_orders.c.status)).scalars().all()
+        assert states == ["cancelled"] * len(planned)
+        # the bodies it had reserved are free for the next order
+        assert inventory.available(
+            conn, conn.execute(select(items.c.id).where(items.c.code == "BODY-50")).scalar_one()
+        ) == [("B-001", 2.0), ("B-002", 4.0)]
+    with engine.begin() as conn:
+        other = sales.create(
+            conn,
+            customer="ACME",
+            type="make_to_order",
+            lines=[{"item": "VALVE-50", "quantity": 1}],
+            now=NOW,
+        )
+        wo = sales.confirm(conn, other, NOW)["production_orders"][0]
+        production.release(conn, wo, NOW)
+    with engine.begin() as conn, pytest.raises(Conflict, match="being made"):
+        sales.cancel(conn, other)

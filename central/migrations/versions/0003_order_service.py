@@ -500,6 +500,7 @@ def upgrade() -> None:
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
             nullable=True,
         ),
+        sa.Column("parent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("quantity", sa.Float(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -516,6 +517,9 @@ def upgrade() -> None:
             name=op.f("ck_production_orders_status"),
         ),
         sa.ForeignKeyConstraint(
+            ["parent_id"], ["production_orders.id"], name=op.f("fk_production_orders_parent_id")
+        ),
+        sa.ForeignKeyConstraint(
             ["item_id"], ["items.id"], name=op.f("fk_production_orders_item_id")
         ),
         sa.ForeignKeyConstraint(
@@ -528,6 +532,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("production_orders", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_production_orders_item_id"), ["item_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_production_orders_parent_id"), ["parent_id"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_production_orders_sales_order_line_id"),
             ["sales_order_line_id"],
@@ -783,6 +790,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_production_orders_status")
         batch_op.drop_index(batch_op.f("ix_production_orders_sales_order_line_id"))
         batch_op.drop_index(batch_op.f("ix_production_orders_item_id"))
+        batch_op.drop_index(batch_op.f("ix_production_orders_parent_id"))
 
     op.drop_table("production_orders")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
