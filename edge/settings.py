@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from protocols.count_message import DEFAULT_PATTERN, compile_pattern
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -63,15 +65,23 @@ class OpcUaTagSettings(_Section):
 
 class DeviceSettings(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    kind: Literal["modbus_tcp", "modbus_rtu", "opcua"]
+    kind: Literal["modbus_tcp", "modbus_rtu", "opcua", "serial_counter"]
     interval_s: float = Field(1.0, gt=0, description="poll interval (OPC UA: poll mode)")
     timeout_s: float = Field(1.0, gt=0)
-    # Modbus
+    # Modbus TCP
     host: str | None = None
     port: int | None = Field(None, ge=1, le=65535)
-    serial_port: str | None = None
+    # serial line: Modbus RTU, count station
+    serial_port: str | None = Field(None, description="serial device path or pyserial URL")
     baudrate: int = Field(19200, gt=0)
     parity: Literal["N", "E", "O"] = "N"
+    bytesize: Literal[7, 8] = 8
+    stopbits: Literal[1, 2] = 1
+    # count station
+    terminator: Literal["CR", "LF", "CRLF"] = Field("CR", description="what ends a message")
+    pattern: str = Field(DEFAULT_PATTERN, description="a message; named groups are the tags")
+    stale_after_s: float = Field(10.0, gt=0, description="no message this long is an error")
+    # Modbus
     unit: int = Field(1, ge=0, le=247)
     max_block: int | None = Field(None, ge=1)
     max_gap: int = Field(0, ge=0)
@@ -97,16 +107,31 @@ class DeviceSettings(_Section):
             "modbus_tcp": ("host", "port"),
             "modbus_rtu": ("serial_port",),
             "opcua": ("endpoint",),
+            "serial_counter": ("serial_port",),
         }[self.kind]
         missing = [key for key in needs if getattr(self, key) is None]
         if self.kind == "opcua" and self.security != "None":
             missing += [k for k in ("certificate", "private_key") if getattr(self, k) is None]
         if missing:
             raise ValueError(f"a {self.kind} device needs {', '.join(missing)}")
+        if self.kind == "serial_counter":
+            compile_pattern(self.pattern)
+            if self.tags:
+                raise ValueError(
+                    "a serial_counter device's tags are the named groups of its pattern:"
+                    " remove its tags"
+                )
+            return self
         model = OpcUaTagSettings if self.kind == "opcua" else ModbusTagSettings
         for tag in self.tags:
             model.model_validate(tag)
         return self
+
+    def tag_names(self) -> list[str]:
+        """The tags this device delivers, each a signal ``name.tag``."""
+        if self.kind == "serial_counter":
+            return list(compile_pattern(self.pattern).groupindex)
+        return [str(tag["name"]) for tag in self.tags]
 
 
 class MachineStateSettings(_Section):
@@ -143,7 +168,7 @@ class EdgeSettings(_Section):
 
     @model_validator(mode="after")
     def _signals_exist(self) -> EdgeSettings:
-        tags = {f"{d.name}.{t['name']}" for d in self.devices for t in d.tags}
+        tags = {f"{d.name}.{tag}" for d in self.devices for tag in d.tag_names()}
         for station in self.stations:
             wanted = [station.good_counter, station.scrap_counter]
             if station.state:

@@ -1,4 +1,4 @@
-"""Simulators from the command line: ``floorsync sim modbus|opcua|scanner|plant``."""
+"""Simulators from the command line: ``floorsync sim modbus|opcua|scanner|count|plant``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 
 from protocols.modbus import TagSpec
+from simulators import ptys
+from simulators.count_station import CountStation
 from simulators.modbus import ModbusMachine, Production
 from simulators.opcua import OpcUaMachine
 from simulators.plant import run_plant
@@ -59,6 +61,30 @@ async def opcua(port: int | None, rate: float) -> None:
         await stop.wait()
     finally:
         await machine.stop()
+
+
+async def count(
+    rate: float, interval_s: float, bits: int, terminator: bytes, link: Path | None
+) -> None:
+    station = CountStation(
+        rate=rate, scrap_rate=rate / 20, bits=bits, interval_s=interval_s, terminator=terminator
+    )
+    stop = _stop_on_signals()
+    await station.start()
+    try:
+        if link is not None:
+            ptys.link(link, station.device)
+        where = f"{link} -> {station.device}" if link else station.device
+        print(
+            f"count station at {where}: point a serial_counter device's serial_port there;"
+            f" it sends {station.message()!r} every {interval_s:g} s",
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        if link is not None:
+            ptys.unlink(link, station.device)
+        await station.stop()
 
 
 async def plant(config: Path, rate: float) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
-import termios
-import tty
 from collections.abc import Sequence
+
+from simulators.ptys import Pty
 
 SAMPLE_SCANS = (
     "]C1010950110153000310LOT2026A\x1d1727123130250",
@@ -22,19 +20,16 @@ class ScannerSimulator:
     """Writes scans, each followed by the terminator, into the master side of a pty."""
 
     def __init__(self, terminator: bytes = b"\r") -> None:
-        self.master, self._slave = os.openpty()
-        tty.setraw(self._slave)  # a scanner's line is bytes: no echo, no CR/LF translation
-        attrs = termios.tcgetattr(self.master)
-        attrs[3] &= ~termios.ECHO
-        termios.tcsetattr(self.master, termios.TCSANOW, attrs)
-        self.device = os.ttyname(self._slave)
+        self._pty = Pty()
+        self.master = self._pty.master
+        self.device = self._pty.device
         self.terminator = terminator
         self.sent = 0
 
     def send(self, scan: str | bytes, terminator: bytes | None = None) -> None:
         data = scan.encode("latin-1") if isinstance(scan, str) else scan
-        os.write(self.master, data + (self.terminator if terminator is None else terminator))
-        self.sent += 1
+        if self._pty.write(data + (self.terminator if terminator is None else terminator)):
+            self.sent += 1
 
     def send_random(self, scans: Sequence[str] = SAMPLE_SCANS, *, seed: int | None = None) -> str:
         scan = random.Random(seed).choice(scans)
@@ -42,6 +37,4 @@ class ScannerSimulator:
         return scan
 
     def close(self) -> None:
-        for fd in (self.master, self._slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        self._pty.close()

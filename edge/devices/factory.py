@@ -5,12 +5,32 @@ from __future__ import annotations
 from edge.devices.base import Coordinator
 from edge.devices.modbus import ModbusCoordinator, ModbusRtu, ModbusTcp
 from edge.devices.opcua import OpcUaCoordinator, OpcUaSecurity, OpcUaTag
+from edge.devices.serial_counter import SerialCounterCoordinator
+from edge.devices.serial_line import SerialLine
 from edge.settings import DeviceSettings, ModbusTagSettings, OpcUaTagSettings
+from protocols.count_message import compile_pattern
 from protocols.modbus import TagSpec
 
 
 def build(device: DeviceSettings) -> Coordinator:
     """The coordinator for one device; settings were validated at start-up."""
+    if device.kind == "serial_counter":
+        assert device.serial_port is not None
+        return SerialCounterCoordinator(
+            name=device.name,
+            interval_s=device.interval_s,
+            timeout_s=device.timeout_s,
+            line=SerialLine(
+                device.serial_port,
+                device.baudrate,
+                device.parity,
+                device.bytesize,
+                device.stopbits,
+                device.terminator,
+            ),
+            pattern=compile_pattern(device.pattern),
+            stale_after_s=device.stale_after_s,
+        )
     if device.kind == "opcua":
         tags = tuple(
             OpcUaTag(t.name, t.node) for t in map(OpcUaTagSettings.model_validate, device.tags)
@@ -58,7 +78,9 @@ def build(device: DeviceSettings) -> Coordinator:
         link: ModbusTcp | ModbusRtu = ModbusTcp(device.host, device.port)
     else:
         assert device.serial_port is not None
-        link = ModbusRtu(device.serial_port, device.baudrate, device.parity)
+        link = ModbusRtu(
+            device.serial_port, device.baudrate, device.parity, device.stopbits, device.bytesize
+        )
     return ModbusCoordinator(
         name=device.name,
         interval_s=device.interval_s,

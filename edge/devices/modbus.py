@@ -12,6 +12,7 @@ words over the wire with pymodbus and turns its failures into ``DeviceError``:
 from __future__ import annotations
 
 import logging
+import termios
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,7 +98,12 @@ class ModbusCoordinator(Coordinator):
     async def connect(self) -> None:
         """Open the TCP connection or the serial port."""
         client = self._make_client()
-        if not await client.connect():
+        try:
+            connected = await client.connect()
+        except termios.error as exc:  # serial settings the port refuses (a pty takes no parity)
+            client.close()
+            raise DeviceError(f"cannot set up {self.link}: {exc}") from None
+        if not connected:
             client.close()
             raise DeviceError(f"cannot connect to {self.link}")
         self._client = client

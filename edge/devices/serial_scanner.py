@@ -1,25 +1,23 @@
 """A serial barcode scanner: lines from a serial port (pyserial) become scans at a station.
 
 The port may be a device path (``/dev/ttyUSB0``) or any pyserial URL. If it goes away
-(unplugged, pty closed) the scanner reopens it with back-off and says so once.
+(unplugged, pty closed) the scanner reopens it with back-off (``serial_line``) and says
+so once.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-import serial
-
 from edge.devices.base import DeviceHealth
+from edge.devices.serial_line import LineReader, SerialLine
 
 log = logging.getLogger(__name__)
 
-TERMINATORS = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}
-PARITIES = {"none": serial.PARITY_NONE, "even": serial.PARITY_EVEN, "odd": serial.PARITY_ODD}
+PARITIES: dict[str, Literal["N", "E", "O"]] = {"none": "N", "even": "E", "odd": "O"}
 
 
 @dataclass
@@ -44,64 +42,28 @@ class SerialScanner:
     health: DeviceHealth = field(default_factory=DeviceHealth)
 
     def __post_init__(self) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"scanner-{self.settings.name}", daemon=True
+        s = self.settings
+        line = SerialLine(
+            s.port, s.baudrate, PARITIES[s.parity], s.bytesize, s.stopbits, s.terminator, s.encoding
         )
-        self._port: serial.Serial | None = None
+        self._reader = LineReader(
+            f"scanner-{s.name}",
+            line,
+            on_lines=self._on_lines,
+            on_error=self._failed,
+            on_open=self._recovered,
+        )
 
     def start(self) -> None:
-        self._thread.start()
+        self._reader.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(5)
+        self._reader.stop()
 
-    def _open(self) -> serial.Serial:
-        s = self.settings
-        return serial.serial_for_url(
-            s.port,
-            baudrate=s.baudrate,
-            parity=PARITIES[s.parity],
-            bytesize=s.bytesize,
-            stopbits=s.stopbits,
-            timeout=0.2,
-        )
-
-    def _run(self) -> None:
-        delay = 0.2
-        while not self._stop.is_set():
-            try:
-                port = self._open()
-            except (serial.SerialException, OSError) as exc:
-                self._failed(f"cannot open {self.settings.port}: {exc}")
-                self._stop.wait(delay)
-                delay = min(delay * 2, 10.0)
-                continue
-            delay = 0.2
-            self._recovered()
-            try:
-                self._read(port)
-            except (serial.SerialException, OSError) as exc:
-                self._failed(f"{self.settings.port} went away: {exc}")
-            finally:
-                port.close()
-
-    def _read(self, port: serial.Serial) -> None:
-        terminator = TERMINATORS[self.settings.terminator]
-        buffer = b""
-        while not self._stop.is_set():
-            chunk = port.read(max(1, port.in_waiting))
-            if not chunk:
-                continue
-            buffer += chunk
-            *lines, buffer = buffer.split(terminator)
-            for line in lines:
-                text = line.decode(self.settings.encoding).strip("\r\n")
-                if text:
-                    self.health.ok()
-                    self.on_scan(self.settings.station, self.settings.name, text)
+    def _on_lines(self, lines: list[str]) -> None:
+        for text in lines:
+            self.health.ok()
+            self.on_scan(self.settings.station, self.settings.name, text)
 
     def _failed(self, error: str) -> None:
         if self.health.current_error is None:

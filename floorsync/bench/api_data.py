@@ -58,7 +58,7 @@ def _write(
         try:
             cur = raw.cursor()
             if engine.dialect.name == "postgresql":
-                with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                     for row in chunk:
                         copy.write_row(row)
             else:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,9 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_example_line_runs_against_its_simulated_plant(tmp_path: Path) -> None:
-    modbus, http = free_port(), free_port()
+    """One device of each kind: Modbus TCP and RTU, OPC UA, count station, scanner."""
+    http = free_port()
     text = (ROOT / "config" / "line.example.toml").read_text()
-    text = text.replace("port = 15020", f"port = {modbus}").replace("port = 8081", f"port = {http}")
+    text = text.replace("port = 15020", f"port = {free_port()}").replace(
+        "port = 8081", f"port = {http}"
+    )
+    text = text.replace("127.0.0.1:4841", f"127.0.0.1:{free_port()}")
+    text = text.replace('"var/line/', f'"{tmp_path}/line/')
     text = re.sub(r'data_dir = ".*"', f'data_dir = "{tmp_path / "edge"}"', text)
     text = text.replace("mqtt://127.0.0.1:1883", f"mqtt://127.0.0.1:{free_port()}")
     config = tmp_path / "line.toml"
@@ -36,43 +42,52 @@ def test_the_example_line_runs_against_its_simulated_plant(tmp_path: Path) -> No
             "--config",
             str(config),
             "--rate",
-            "20",
+            "10",
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
-    edge = None
+    # started together, as an integrator would: the edge retries what is not there yet
+    edge = subprocess.Popen(
+        [sys.executable, "-m", "floorsync", "edge", "--config", str(config)],
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert plant.stdout is not None
-        assert "simulating 1 machine(s)" in plant.stdout.readline()
-        edge = subprocess.Popen(
-            [sys.executable, "-m", "floorsync", "edge", "--config", str(config)],
-            stderr=subprocess.DEVNULL,
-        )
+        assert "simulating 5 device(s)" in plant.stdout.readline()
 
-        def station() -> dict[str, object]:
-            status = httpx.get(f"http://127.0.0.1:{http}/api/v1/status", timeout=2).json()
-            result: dict[str, object] = status["stations"]["ST-10"]
+        def status() -> dict[str, Any]:
+            result: dict[str, Any] = httpx.get(
+                f"http://127.0.0.1:{http}/api/v1/status", timeout=2
+            ).json()
             return result
 
-        wait_for("pieces counted at ST-10", lambda: int(station()["good"]) >= 10, 30)  # type: ignore[call-overload]
-        assert station()["machine_state"] == "running"
-        status = httpx.get(f"http://127.0.0.1:{http}/api/v1/status", timeout=2).json()
-        assert status["devices"]["press"]["connected"] is True
-        assert status["outbox"]["last_seq"] >= 1, "the running state was recorded"
+        def counting() -> bool:
+            stations = status()["stations"]
+            return all(stations[s]["good"] >= 5 for s in ("ST-10", "ST-20", "ST-30", "ST-40"))
+
+        wait_for("pieces counted at every station", counting, 30)
+        now = status()
+        for device, health in {**now["devices"], **now["scanners"]}.items():
+            assert health["connected"] is True, (device, health)
+        assert set(now["devices"]) == {"press", "bender", "welder", "counter1"}
+        for station in ("ST-10", "ST-20", "ST-30"):
+            assert now["stations"][station]["machine_state"] == "running", station
+        assert now["outbox"]["last_seq"] >= 3, "the running states were recorded"
     finally:
         for proc in (edge, plant):
-            if proc is not None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(15)
+            proc.send_signal(signal.SIGTERM)
+        for proc in (edge, plant):
+            proc.wait(15)
         if plant.stdout is not None:
             plant.stdout.close()
     assert plant.returncode == 0
+    assert not list((tmp_path / "line").iterdir()), "sim plant removed its links"
 
 
-@pytest.mark.parametrize("simulator", ["modbus", "opcua", "scanner"])
+@pytest.mark.parametrize("simulator", ["modbus", "opcua", "scanner", "count"])
 def test_each_simulator_starts_says_where_and_stops_cleanly(simulator: str) -> None:
-    port = ["--port", str(free_port())] if simulator != "scanner" else []
+    port = ["--port", str(free_port())] if simulator in ("modbus", "opcua") else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "floorsync", "sim", simulator, *port],
         stdout=subprocess.PIPE,
@@ -86,6 +101,7 @@ def test_each_simulator_starts_says_where_and_stops_cleanly(simulator: str) -> N
             "modbus": f"127.0.0.1:{port[-1] if port else ''}",
             "opcua": "opc.tcp://",
             "scanner": "/dev/pts/",
+            "count": "/dev/pts/",
         }[simulator]
         assert expected in banner, banner
         if simulator == "modbus":
