@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy import Connection, Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from central.db.engine import writing
 from central.db.schema import dead_letters, edge_cursors
 from central.db.upsert import upsert
 from central.effects import apply_effects, insert_events
@@ -154,7 +155,7 @@ class Ingestor:
         gap_alarm_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.engine = engine
+        self.engine = writing(engine)  # every ingest transaction writes
         self.layout = layout or TopicLayout()
         self.hold_limit = hold_limit
         self.gap_alarm_s = gap_alarm_s

@@ -12,6 +12,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 
+from central.db.engine import writing
 from central.db.schema import edge_status
 from central.db.upsert import upsert
 from central.ingest import Ingestor
@@ -114,7 +115,7 @@ class CentralSync:
             info.wait_for_publish(timeout=10)
             if not info.is_published():
                 raise TimeoutError(f"broker did not take {row.command} for {row.edge_id}")
-            with self.engine.begin() as conn:
+            with writing(self.engine).begin() as conn:
                 dispatch.mark_published(conn, row.edge_id, row.command, row.version)
             self.commands_published += 1
             log.info(
@@ -177,7 +178,7 @@ class CentralSync:
             "software": status.software,
         }
         try:
-            with self.engine.begin() as conn:
+            with writing(self.engine).begin() as conn:
                 upsert(conn, edge_status, [row], replace=("state", "reason", "since", "software"))
         except Exception:
             # Raised into paho it would end the MQTT thread, and with it all ingest.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -10,8 +12,9 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, select, text
 
+from central.db import writing
 from central.db.schema import edge_cursors, events, machine_states, station_totals
 from central.ingest import Ingestor
 from tests.central.conftest import (
@@ -544,3 +547,42 @@ def test_a_failure_before_commit_leaves_nothing_and_the_resend_applies_once(
     assert stored_seqs(engine) == [1, 2]
     assert dead(engine) == []
     assert totals(engine) == {("ST-1", "WO-1", "10"): (8, 2, 0, 0.0, 2)}
+
+
+def test_sqlite_writers_queue_at_begin_so_a_read_then_write_never_fails(
+    sqlite_engine: Engine,
+) -> None:
+    """A deferred transaction that read before another writer committed could not write
+    ("database is locked", no busy wait); writing transactions take the lock at BEGIN."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_write_lock() -> None:
+        with writing(sqlite_engine).begin() as conn:
+            conn.execute(text("UPDATE edge_cursors SET applied_seq = applied_seq"))
+            holding.set()
+            release.wait(5)
+
+    other = threading.Thread(target=hold_the_write_lock)
+    other.start()
+    assert holding.wait(5)
+    threading.Timer(0.3, release.set).start()
+    started = time.monotonic()
+    with writing(sqlite_engine).begin() as conn:  # waits here for the other writer
+        waited = time.monotonic() - started
+        conn.execute(text("SELECT count(*) FROM events"))
+    other.join(5)
+    assert waited >= 0.25
+    with sqlite_engine.connect() as conn:  # a reader never waits for a writer
+        holding.clear()
+        release.clear()
+        other = threading.Thread(target=hold_the_write_lock)
+        other.start()
+        assert holding.wait(5)
+        started = time.monotonic()
+        conn.execute(text("SELECT count(*) FROM events"))
+        assert time.monotonic() - started < 0.25
+        release.set()
+        other.join(5)
+    assert Ingestor(sqlite_engine).engine.get_execution_options()["sqlite_begin"] == (
+        "BEGIN IMMEDIATE"
+    )
