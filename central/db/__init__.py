@@ -1,7 +1,7 @@
 """Central storage: one SQLAlchemy code path for SQLite (default) and PostgreSQL (by URL)."""
 
 from central.db import domain  # registers the order service's tables on metadata
-from central.db.engine import make_engine, migrate, writing
+from central.db.engine import make_engine, migrate, reading, writing
 from central.db.schema import dead_letters, edge_cursors, edge_status, events, metadata
 
 __all__ = [
@@ -13,5 +13,6 @@ __all__ = [
     "make_engine",
     "metadata",
     "migrate",
+    "reading",
     "writing",
 ]

@@ -260,6 +260,7 @@ production_orders = Table(
     Column("completed_at", UtcDateTime()),
     Column("received", Float, nullable=False, default=0.0),  # finished goods booked in
     Column("priority", Integer, nullable=False, default=0),
+    Column("technical_specs", JSON),  # an engineered line's specs, for the floor and the file
     _states("status", PRODUCTION_STATES),
     Index("ix_production_orders_status", "status"),
 )

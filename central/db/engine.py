@@ -43,7 +43,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+            mode = conn.get_execution_options().get("sqlite_begin", "BEGIN IMMEDIATE")
+            conn.exec_driver_sql(mode)
 
     return engine
 
@@ -51,14 +52,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def writing(engine: Engine) -> Engine:
     """The engine for transactions that write: on SQLite they take the write lock at BEGIN.
 
-    A deferred transaction that reads and then writes fails at once with "database is
-    locked" when another connection committed in between (the busy timeout does not
-    apply to it); one that begins IMMEDIATE waits its turn instead. Readers keep the
-    plain engine, so they never wait for writers (WAL).
+    This is the default for every SQLite transaction: a deferred transaction that reads
+    and then writes fails at once with "database is locked" when another connection
+    committed in between (the busy timeout does not apply to it); one that begins
+    IMMEDIATE waits its turn instead. Read-only work may use ``reading`` to run
+    alongside writers (WAL).
     """
     if engine.dialect.name != "sqlite":
         return engine
     return engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+
+
+def reading(engine: Engine) -> Engine:
+    """The engine for read-only work: on SQLite it never waits for a writer (WAL)."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(sqlite_begin="BEGIN")
 
 
 def alembic_config(engine: Engine) -> Config:

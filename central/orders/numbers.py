@@ -1,6 +1,13 @@
-"""Document numbers people read and scan: SO-000123, WO-000456, SH-000007, INV-000042."""
+"""Document numbers people read and scan: SO-2026-000123, WO-2026-000456, SH-..., INV-...
+
+The year is the year of issue; the count runs on across years, so a number is never
+issued twice. Work orders follow the edge's default scan pattern (``WO-\\d{4}-\\d{6}``),
+so a traveller printed with its number scans at the station.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import Connection, insert, update
 
@@ -9,7 +16,7 @@ from central.db.domain import number_series
 SERIES = {"sales_order": "SO", "production_order": "WO", "shipment": "SH", "invoice": "INV"}
 
 
-def next_number(conn: Connection, series: str) -> str:
+def next_number(conn: Connection, series: str, now: datetime) -> str:
     """The next number of a series, taken in the caller's transaction (so never reused)."""
     prefix = SERIES[series]
     # UPDATE first: on PostgreSQL it locks the row, so concurrent takers queue up.
@@ -24,4 +31,4 @@ def next_number(conn: Connection, series: str) -> str:
         last = 1
     else:
         last = result[0]
-    return f"{prefix}-{last:06d}"
+    return f"{prefix}-{now.year}-{last:06d}"

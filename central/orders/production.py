@@ -53,6 +53,7 @@ def create(
     plan: Planned | None = None,
     depth: int = 0,
     parent_id: int | None = None,
+    technical_specs: dict[str, Any] | None = None,
 ) -> str:
     """Create a planned production order with its tasks and material; returns its number."""
     plan = plan if plan is not None else Planned([], [], [])
@@ -70,12 +71,13 @@ def create(
     ).all()
     if not ops:
         raise Invalid("no_routing", f"item {item.code} has no routing to make it by", "item")
-    number = next_number(conn, "production_order")
+    number = next_number(conn, "production_order", now)
     order_id = conn.execute(
         insert(production_orders).values(
             number=number,
             sales_order_line_id=sales_order_line_id,
             parent_id=parent_id,
+            technical_specs=technical_specs,
             item_id=item_id,
             quantity=quantity,
             status="planned",
@@ -127,15 +129,22 @@ def _material(
         needs[line.component_id] = needs.get(line.component_id, 0.0) + need
     for component_id, need in needs.items():
         component = conn.execute(select(items).where(items.c.id == component_id)).one()
-        short = reserve(
-            conn,
-            component_id,
-            need,
-            now,
-            production_order_id=order_id,
-            reserved=plan.reserved,
-            code=component.code,
-        )
+        # made components are received into finished goods; bought ones sit in stores
+        places: tuple[str, ...] = (inventory.FINISHED_GOODS, inventory.STORES)
+        if component.kind != "make":
+            places = (inventory.STORES,)
+        short = need
+        for place in places:
+            short = reserve(
+                conn,
+                component_id,
+                short,
+                now,
+                location=place,
+                production_order_id=order_id,
+                reserved=plan.reserved,
+                code=component.code,
+            )
         if short <= 1e-9:
             continue
         if component.kind == "make":

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
 
 from central.db.domain import (
     inspections,
@@ -49,7 +49,8 @@ _REPORT = (
         labour_hours=T.labour_hours + bindparam("d_hours"),
         actual_start=func.coalesce(T.actual_start, bindparam("start")),
         actual_end=case((bindparam("ended"), bindparam("end")), else_=T.actual_end),
-        status=case((bindparam("ended"), "done"), else_="running"),
+        # a report after the operation ended (late, or a correction) does not reopen it
+        status=case((bindparam("ended"), "done"), (T.status == "done", "done"), else_="running"),
     )
 )
 _INSPECTED = (
@@ -172,6 +173,28 @@ def _consume(conn: Connection, consumed: list[dict[str, Any]]) -> None:
         if c["item"] in ids
     ]
     inventory.book(conn, moves, consumed[-1]["at"])
+    numbers = {c["work_order"] for c in consumed}
+    order_ids = dict(
+        conn.execute(
+            select(production_orders.c.number, production_orders.c.id).where(
+                production_orders.c.number.in_(numbers)
+            )
+        ).all()
+    )
+    # what is consumed is no longer reserved for the order: one pass per order and item
+    taken: dict[tuple[int, int], tuple[str, float]] = {}
+    for c in consumed:
+        order_id, item_id = order_ids.get(c["work_order"]), ids.get(c["item"])
+        if order_id is not None and item_id is not None:
+            _, before = taken.get((order_id, item_id), ("", 0.0))
+            taken[(order_id, item_id)] = (c["lot"], before + c["quantity"])
+    for (order_id, item_id), (lot, quantity) in taken.items():
+        _unreserve(
+            conn,
+            (reservations.c.production_order_id == order_id) & (reservations.c.item_id == item_id),
+            lot,
+            quantity,
+        )
 
 
 def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
@@ -204,88 +227,128 @@ def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
     ).all()
     moves: list[inventory.Move] = []
     finished_edges: set[str] = set()
-    ready_lines: list[int] = []
     for order in rows:
-        new = max(0, int(order.qualified or 0) - int(order.received))
+        # negative when an inspection scrapped pieces already received: they go back out
+        change = int(order.qualified or 0) - int(order.received)
         status = order.status
         if status in ("released", "planned"):
             status = "in_progress"  # the floor reported on it
-        if new:
-            moves += _receipt_moves(order, new)
-            received = order.received + new
-            if received >= order.quantity - 1e-9:
-                status = "completed"
-                finished_edges.update(dispatch.edges_of(conn, order.id))
-            conn.execute(
-                update(production_orders)
-                .where(production_orders.c.id == order.id)
-                .values(
-                    received=received,
-                    status=status,
-                    completed_at=now if status == "completed" else None,
-                )
-            )
-            if order.sales_order_line_id is not None:
-                _reserve_for_line(conn, order, new, now)
-                ready_lines.append(order.sales_order_line_id)
-        elif status != order.status:
-            conn.execute(
-                update(production_orders)
-                .where(production_orders.c.id == order.id)
-                .values(status=status)
-            )
+        received = order.received + change
+        if status == "completed" and received < order.quantity - 1e-9:
+            status = "in_progress"
+        elif status != "completed" and received >= order.quantity - 1e-9:
+            status = "completed"
+            finished_edges.update(dispatch.edges_of(conn, order.id))
+            # what it had reserved and not consumed is free again
+            conn.execute(delete(reservations).where(reservations.c.production_order_id == order.id))
+        if change == 0 and status == order.status:
+            continue
+        values: dict[str, Any] = {"received": received, "status": status}
+        if status != order.status:
+            values["completed_at"] = now if status == "completed" else None
+        conn.execute(
+            update(production_orders).where(production_orders.c.id == order.id).values(**values)
+        )
+        if change > 0:
+            moves += _receipt_moves(order, change)
+        elif change < 0:
+            moves += _scrapped_moves(order, -change)
+        if change and order.sales_order_line_id is not None:
+            _line_goods(conn, order, change, now)
     inventory.book(conn, moves, now)
     _advance_sales_orders(conn, [o.sales_order_line_id for o in rows if o.sales_order_line_id])
     if finished_edges:
         dispatch.refresh(conn, sorted(finished_edges), now)
 
 
-def _receipt_moves(order: Any, quantity: int) -> list[inventory.Move]:
+def _lots(order: Any, first: int, quantity: int) -> list[tuple[str, float]]:
+    """(lot or serial, quantity) of ``quantity`` pieces from the ``first``-th received."""
     if order.tracking == "serial":
-        first = int(order.received) + 1
-        return [
-            inventory.Move(
-                order.item_id,
-                f"{order.number}-{n:04d}",
-                1.0,
-                "receipt",
-                order.number,
-                to_location=inventory.FINISHED_GOODS,
-            )
-            for n in range(first, first + quantity)
-        ]
-    lot = order.number if order.tracking == "lot" else ""
+        return [(f"{order.number}-{n:04d}", 1.0) for n in range(first, first + quantity)]
+    return [(order.number if order.tracking == "lot" else "", float(quantity))]
+
+
+def _receipt_moves(order: Any, quantity: int) -> list[inventory.Move]:
     return [
         inventory.Move(
             order.item_id,
             lot,
-            float(quantity),
+            qty,
             "receipt",
             order.number,
             to_location=inventory.FINISHED_GOODS,
         )
+        for lot, qty in _lots(order, int(order.received) + 1, quantity)
     ]
 
 
-def _reserve_for_line(conn: Connection, order: Any, quantity: int, now: datetime) -> None:
-    """Finished goods made for an order line are reserved for it, lot by lot."""
-    for move in _receipt_moves(order, quantity):
-        conn.execute(
-            insert(reservations).values(
-                sales_order_line_id=order.sales_order_line_id,
-                production_order_id=None,
-                item_id=order.item_id,
-                lot=move.lot,
-                location=inventory.FINISHED_GOODS,
-                quantity=move.quantity,
-                created_at=now,
-            )
+def _scrapped_moves(order: Any, quantity: int) -> list[inventory.Move]:
+    """The last pieces received leave finished goods again: inspected and scrapped."""
+    return [
+        inventory.Move(
+            order.item_id,
+            lot,
+            qty,
+            "adjustment",
+            order.number,
+            from_location=inventory.FINISHED_GOODS,
         )
+        for lot, qty in _lots(order, int(order.received) - quantity + 1, quantity)
+    ]
+
+
+def _line_goods(conn: Connection, order: Any, change: int, now: datetime) -> None:
+    """Goods made for an order line are reserved for it (and unreserved when scrapped)."""
+    if change > 0:
+        for lot, qty in _lots(order, int(order.received) + 1, change):
+            conn.execute(
+                insert(reservations).values(
+                    sales_order_line_id=order.sales_order_line_id,
+                    production_order_id=None,
+                    item_id=order.item_id,
+                    lot=lot,
+                    location=inventory.FINISHED_GOODS,
+                    quantity=qty,
+                    created_at=now,
+                )
+            )
+    else:
+        for lot, qty in _lots(order, int(order.received) + change + 1, -change):
+            _unreserve(
+                conn,
+                (reservations.c.sales_order_line_id == order.sales_order_line_id)
+                & (reservations.c.location == inventory.FINISHED_GOODS),
+                lot,
+                qty,
+            )
     conn.execute(
         update(sales_order_lines)
         .where(sales_order_lines.c.id == order.sales_order_line_id)
-        .values(produced=sales_order_lines.c.produced + quantity)
+        .values(produced=sales_order_lines.c.produced + change)
     )
+
+
+def _unreserve(conn: Connection, which: Any, lot: str, quantity: float) -> None:
+    """Take ``quantity`` off the reservations ``which`` selects, that lot's first."""
+    rows = conn.execute(
+        select(reservations.c.id, reservations.c.quantity)
+        .where(which)
+        .order_by(case((reservations.c.lot == lot, 0), else_=1), reservations.c.id)
+    ).all()
+    left = quantity
+    for row in rows:
+        if left <= 1e-9:
+            break
+        take = min(row.quantity, left)
+        left -= take
+        if take >= row.quantity - 1e-9:
+            conn.execute(delete(reservations).where(reservations.c.id == row.id))
+        else:
+            conn.execute(
+                update(reservations)
+                .where(reservations.c.id == row.id)
+                .values(quantity=row.quantity - take)
+            )
 
 
 def _advance_sales_orders(conn: Connection, line_ids: list[int]) -> None:
@@ -316,7 +379,7 @@ def _advance_sales_orders(conn: Connection, line_ids: list[int]) -> None:
             update(sales_orders)
             .where(
                 sales_orders.c.id == order_id,
-                sales_orders.c.status.in_(("confirmed", "in_production")),
+                sales_orders.c.status.in_(("confirmed", "in_production", "ready")),
             )
             .values(status="ready" if ready else "in_production")
         )

@@ -14,12 +14,14 @@ released). Then each line gets what it needs:
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from central.db.domain import (
+    ORDER_TYPES,
     customers,
     invoices,
     items,
@@ -49,6 +51,10 @@ def create(
     technical_specs: dict[str, Any] | None = None,
 ) -> str:
     """A draft order; ``lines`` are ``{item, quantity, unit_price_cents?, due_date?, ...}``."""
+    if type not in ORDER_TYPES:
+        raise Invalid(
+            "unknown_type", f"order type {type!r} is none of {', '.join(ORDER_TYPES)}", "type"
+        )
     cust = conn.execute(select(customers).where(customers.c.code == customer)).one_or_none()
     if cust is None:
         raise Invalid("unknown_customer", f"no customer {customer!r}", "customer")
@@ -69,9 +75,22 @@ def create(
             raise Invalid(
                 "not_service", f"a service contract sells services, not {item.code}", f"lines.{i}"
             )
+        quantity = line.get("quantity")
+        if not isinstance(quantity, int | float) or not math.isfinite(quantity) or quantity <= 0:
+            raise Invalid(
+                "invalid_quantity",
+                f"quantity must be positive, not {quantity!r}",
+                f"lines.{i}.quantity",
+            )
         price = line.get("unit_price_cents")
+        if price is not None and (not isinstance(price, int) or price < 0):
+            raise Invalid(
+                "invalid_price",
+                "unit_price_cents must be a whole number >= 0",
+                f"lines.{i}.unit_price_cents",
+            )
         resolved.append((item, item.price_cents if price is None else price))
-    number = next_number(conn, "sales_order")
+    number = next_number(conn, "sales_order", now)
     order_id = conn.execute(
         insert(sales_orders).values(
             number=number,
@@ -201,7 +220,14 @@ def confirm(
             continue
         if line.kind == "make":
             production.create(
-                conn, line.item_id, short, now, sales_order_line_id=line.id, due_date=due, plan=plan
+                conn,
+                line.item_id,
+                short,
+                now,
+                sales_order_line_id=line.id,
+                due_date=due,
+                plan=plan,
+                technical_specs=line.technical_specs or order.technical_specs,
             )
         else:
             conn.execute(

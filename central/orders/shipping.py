@@ -63,7 +63,7 @@ def ship(
         if lines
         else dict.fromkeys(order_lines)
     )
-    number = next_number(conn, "shipment")
+    number = next_number(conn, "shipment", now)
     moves: list[inventory.Move] = []
     picked: list[dict[str, Any]] = []
     amount = 0
@@ -164,7 +164,7 @@ def ship(
     terms = conn.execute(
         select(customers.c.payment_terms_days).where(customers.c.id == order.customer_id)
     ).scalar_one()
-    invoice = next_number(conn, "invoice")
+    invoice = next_number(conn, "invoice", now)
     conn.execute(
         insert(invoices).values(
             number=invoice,
@@ -211,7 +211,9 @@ def pay(
     if amount_cents <= 0:
         raise Invalid("invalid_amount", "a payment must be positive", "amount_cents")
     open_cents = invoice.amount_cents - invoice.paid_cents
-    if invoice.status != "open" or amount_cents > open_cents:
+    if invoice.status != "open":
+        raise Conflict("not_open", f"invoice {invoice_number} is {invoice.status}")
+    if amount_cents > open_cents:
         raise Conflict(
             "overpayment",
             f"invoice {invoice_number} has {open_cents / 100:.2f} open",

@@ -14,7 +14,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, event, select, text
 
-from central.db import writing
+from central.db import reading, writing
 from central.db.schema import edge_cursors, events, machine_states, station_totals
 from central.ingest import Ingestor
 from tests.central.conftest import (
@@ -553,7 +553,8 @@ def test_sqlite_writers_queue_at_begin_so_a_read_then_write_never_fails(
     sqlite_engine: Engine,
 ) -> None:
     """A deferred transaction that read before another writer committed could not write
-    ("database is locked", no busy wait); writing transactions take the lock at BEGIN."""
+    ("database is locked", no busy wait); SQLite transactions take the lock at BEGIN,
+    unless read-only work asks not to."""
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_write_lock() -> None:
@@ -572,7 +573,7 @@ def test_sqlite_writers_queue_at_begin_so_a_read_then_write_never_fails(
         conn.execute(text("SELECT count(*) FROM events"))
     other.join(5)
     assert waited >= 0.25
-    with sqlite_engine.connect() as conn:  # a reader never waits for a writer
+    with reading(sqlite_engine).connect() as conn:  # a reader never waits for a writer
         holding.clear()
         release.clear()
         other = threading.Thread(target=hold_the_write_lock)

@@ -320,7 +320,7 @@ def test_the_floor_drives_the_order_to_receipt_shipment_and_receivable(engine: E
         assert one(conn, select(sales_orders)).status == "shipped"
         assert conn.execute(select(reservations).where(reservations.c.location == "FG")).all() == []
         shipping.pay(conn, shipped["invoice"], 5 * 12_500, NOW, "bank 4711")
-        with pytest.raises(Conflict, match="open"):
+        with pytest.raises(Conflict, match="is paid"):
             shipping.pay(conn, shipped["invoice"], 1, NOW, None)
     with engine.connect() as conn:
         states = {r.number: (r.status, r.amount_cents) for r in conn.execute(select(invoices))}
@@ -363,3 +363,101 @@ def test_cancelling_an_order_releases_its_material_and_planned_work(engine: Engi
         production.release(conn, wo, NOW)
     with engine.begin() as conn, pytest.raises(Conflict, match="being made"):
         sales.cancel(conn, other)
+
+
+def test_bad_types_and_quantities_are_refused_naming_the_field(engine: Engine) -> None:
+    with engine.begin() as conn:
+        company(conn)
+    for kwargs, field in (
+        ({"type": "barter", "lines": [{"item": "VALVE-50", "quantity": 1}]}, "type"),
+        ({"type": "standard", "lines": [{"item": "VALVE-50", "quantity": 0}]}, "lines.0.quantity"),
+        (
+            {
+                "type": "standard",
+                "lines": [{"item": "VALVE-50", "quantity": 1, "unit_price_cents": -5}],
+            },
+            "lines.0.unit_price_cents",
+        ),
+    ):
+        with engine.begin() as conn, pytest.raises(Invalid) as caught:
+            sales.create(conn, customer="ACME", now=NOW, **kwargs)
+        assert caught.value.field == field
+
+
+def test_consumption_and_completion_free_reservations_and_scrap_returns_goods(
+    engine: Engine,
+) -> None:
+    with engine.begin() as conn:
+        ids = company(conn)
+        # two seals on the shelf: a made component is taken from finished goods first
+        inventory.book(
+            conn,
+            [inventory.Move(ids["seal"], "", 2.0, "receipt", "WO-0", to_location="FG")],
+            NOW,
+        )
+        number = sales.create(
+            conn,
+            customer="ACME",
+            type="make_to_order",
+            lines=[{"item": "VALVE-50", "quantity": 2}],
+            now=NOW,
+        )
+        confirmed = sales.confirm(conn, number, NOW)
+        wo = confirmed["production_orders"][0]
+        production.release(conn, wo, NOW)
+    # 2 valves need 2 bodies and 6 seals (2 each + 50 %): 2 seals from the shelf, 4 made
+    assert {"item": "SEAL-50", "lot": "", "location": "FG", "quantity": 2.0} in confirmed[
+        "reserved"
+    ]
+    assert len(confirmed["production_orders"]) == 2
+
+    def reserved() -> dict[tuple[str, str], float]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(items.c.code, reservations.c.lot, reservations.c.quantity).join(
+                    items, items.c.id == reservations.c.item_id
+                )
+            ).all()
+        return {(code, lot): qty for code, lot, qty in rows}
+
+    assert reserved()[("BODY-50", "B-001")] == 2.0
+    ingestor = Ingestor(engine, LAYOUT)
+    issue = {"work_order": wo, "operation": "10", "item": "BODY-50", "lot": "B-001", "quantity": 1}
+    ingestor.handle(events_topic(), batch(envelope(1, issue, kind="material_issue")))
+    assert reserved()[("BODY-50", "B-001")] == 1.0  # consumed, so no longer reserved
+
+    ingestor.handle(
+        events_topic(),
+        batch(
+            envelope(2, report(wo, "10", 2, operation_end=True)),
+            envelope(3, report(wo, "20", 2, operation_end=True)),
+        ),
+    )
+    with engine.connect() as conn:
+        order = one(conn, select(production_orders).where(production_orders.c.number == wo))
+        assert (order.status, order.received) == ("completed", 2)
+    left = reserved()
+    assert ("BODY-50", "B-001") not in left and ("SEAL-50", "") not in left  # order done
+    assert left == {("VALVE-50", wo): 2.0}  # the valves, for the order line
+
+    # an inspection in a later batch scraps one received valve: it leaves finished goods
+    check = {
+        "work_order": wo,
+        "operation": "20",
+        "inspected": 1,
+        "disposition": "scrap",
+        "inspector": "EMP-7",
+    }
+    ingestor.handle(events_topic(), batch(envelope(4, check, kind="inspection")))
+    with engine.connect() as conn:
+        order = one(conn, select(production_orders).where(production_orders.c.number == wo))
+        assert (order.status, order.received) == ("in_progress", 1)
+        fg = conn.execute(
+            select(stock.c.quantity).where(
+                stock.c.item_id == ids["valve"], stock.c.location == "FG"
+            )
+        ).scalar_one()
+        assert fg == 1.0
+        assert one(conn, select(sales_order_lines)).produced == 1
+        assert one(conn, select(sales_orders)).status == "in_production"
+    assert reserved() == {("VALVE-50", wo): 1.0}

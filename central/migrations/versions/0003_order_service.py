@@ -512,6 +512,7 @@ def upgrade() -> None:
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("received", sa.Float(), nullable=False),
         sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("technical_specs", sa.JSON(), nullable=True),
         sa.CheckConstraint(
             "status IN ('planned', 'released', 'in_progress', 'completed', 'closed', 'cancelled')",
             name=op.f("ck_production_orders_status"),
