@@ -1,4 +1,4 @@
-"""The edge's HTTP API: health, status, metrics, and recording events from station terminals."""
+"""The edge's HTTP API: health, status, metrics, the dispatch list, and recording station events."""
 
 from __future__ import annotations
 
@@ -112,6 +112,27 @@ def create_app(node: EdgeNode, *, manage: bool = True) -> FastAPI:
     def status() -> dict[str, Any]:
         """Outbox depth, oldest unacknowledged age, last ack, connection."""
         return node.status()
+
+    @app.get("/api/v1/dispatch-list")
+    def dispatch_list(master_data: bool = False) -> dict[str, Any]:
+        """The orders central dispatched to this line, as cached; 404 before the first one.
+
+        ``master_data=true`` adds the cached master data (items, BOMs, routings, defect
+        codes, operators) that stations check against.
+        """
+        listing = node.downlink.current("dispatch_list")
+        if listing is None:
+            raise ApiError(404, "not_found", "central has sent no dispatch list yet")
+        data = node.downlink.current("master_data")
+        version, body = listing
+        answer = {
+            "version": version,
+            "orders": body["orders"],
+            "master_data_version": data[0] if data else None,
+        }
+        if master_data:
+            answer["master_data"] = data[1] if data else None
+        return answer
 
     @app.post("/api/v1/events", status_code=201)
     async def record(event: NewEvent) -> dict[str, Any]:

@@ -11,10 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from floorsync import logs
-from floorsync.bench.options import modbus_arguments, opcua_arguments, scan_arguments
+from floorsync.bench.options import (
+    api_arguments,
+    ingest_arguments,
+    modbus_arguments,
+    opcua_arguments,
+    scan_arguments,
+)
 from floorsync.config import ConfigError, load
 
 Handler = Callable[[argparse.Namespace], int]
+TERMINATORS = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}
 
 
 def _edge(args: argparse.Namespace) -> int:
@@ -53,6 +60,29 @@ def _central(args: argparse.Namespace) -> int:
     return 0
 
 
+def _central_user_add(args: argparse.Namespace) -> int:
+    from central.auth import UserError, create_user
+    from central.db import make_engine, migrate
+    from central.settings import CentralSettings
+
+    settings = load(CentralSettings, args.config, {"database.url": args.database})
+    logs.setup("central", args.log_level)
+    engine = make_engine(settings.database.url)
+    try:
+        migrate(engine)
+        with engine.begin() as conn:
+            token = create_user(conn, args.name, args.roles)
+    except UserError as exc:
+        print(f"floorsync central user add: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    roles = ", ".join(args.roles)
+    print(f"user {args.name} ({roles}); its token, shown only this once:", file=sys.stderr)
+    print(token)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from floorsync.demo import run
 
@@ -65,10 +95,29 @@ def _demo(args: argparse.Namespace) -> int:
 def _sim_station(args: argparse.Namespace) -> int:
     import signal
 
-    from simulators.station import StationSimulator
+    from simulators.station import LineStation, StationSimulator
 
     logs.setup("sim-station", args.log_level)
-    sim = StationSimulator(args.edge_url, args.station, rate=args.rate, seed=args.seed)
+    sim: LineStation | StationSimulator
+    if args.work_order:
+        sim = StationSimulator(
+            args.edge_url,
+            args.station,
+            work_order=args.work_order,
+            operation=args.operation,
+            machine=args.machine,
+            rate=args.rate,
+            seed=args.seed,
+        )
+    else:
+        sim = LineStation(
+            args.edge_url,
+            args.station,
+            machine=args.machine,
+            rate=args.rate,
+            poll_s=args.poll,
+            seed=args.seed,
+        )
     signal.signal(signal.SIGTERM, lambda *_: sim.stop())
     with contextlib.suppress(KeyboardInterrupt):
         sim.run(count=args.count)
@@ -85,8 +134,15 @@ def _sim_device(args: argparse.Namespace) -> int:
         asyncio.run(sims.modbus(args.host, args.port, args.rate))
     elif args.simulator == "opcua":
         asyncio.run(sims.opcua(args.port or None, args.rate))
+    elif args.simulator == "count":
+        terminator = TERMINATORS[args.terminator]
+        try:
+            asyncio.run(sims.count(args.rate, args.interval, args.bits, terminator, args.link))
+        except FileExistsError as exc:
+            print(f"floorsync sim count: {exc}", file=sys.stderr)
+            return 1
     else:
-        sims.scanner(args.rate, {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}[args.terminator])
+        sims.scanner(args.rate, TERMINATORS[args.terminator])
     return 0
 
 
@@ -94,9 +150,14 @@ def _sim_plant(args: argparse.Namespace) -> int:
     import asyncio
 
     from simulators import cli as sims
+    from simulators.plant import PlantError
 
     logs.setup("sim-plant", args.log_level)
-    asyncio.run(sims.plant(args.config, args.rate))
+    try:
+        asyncio.run(sims.plant(args.config, args.rate))
+    except PlantError as exc:
+        print(f"floorsync sim plant: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -214,6 +275,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database", metavar="URL", help="overrides database.url")
     p.add_argument("--broker", metavar="URL", help="overrides mqtt.url")
     p.add_argument("--http-port", type=int, help="overrides http.port")
+    tasks = p.add_subparsers(
+        dest="task", metavar="TASK", title="tasks", description="without one, run the service"
+    )
+    users = _group(
+        tasks,
+        "user",
+        "users of the order service's API",
+        "floorsync central user add alice --roles sales,planner",
+        "what",
+        "WHAT",
+    )
+    p = _add(
+        users,
+        "add",
+        _central_user_add,
+        "make a user with roles and print its token (shown only this once)",
+        "floorsync central user add alice --roles sales,planner --db sqlite:///var/central/central.db",
+    )
+    p.add_argument("name")
+    p.add_argument(
+        "--roles",
+        required=True,
+        type=lambda text: [r.strip() for r in text.split(",") if r.strip()],
+        help="comma-separated: planner, sales, service, supervisor, admin",
+    )
+    p.add_argument("--config", type=Path, help="central settings (TOML); defaults otherwise")
+    p.add_argument("--database", "--db", metavar="URL", help="overrides database.url")
 
     sims = _group(
         sub,
@@ -227,14 +315,22 @@ def build_parser() -> argparse.ArgumentParser:
         sims,
         "station",
         _sim_station,
-        "a station terminal posting events to an edge",
-        "floorsync sim station --edge-url http://127.0.0.1:8081 --rate 5",
+        "a station terminal working the orders on the edge's dispatch list: crew login, "
+        "material issue, production reports, inspections",
+        "floorsync sim station --edge-url http://127.0.0.1:8081 --station ST-10 --rate 5",
     )
     p.add_argument("--edge-url", required=True)
     p.add_argument("--station", default="ST-10")
+    p.add_argument("--machine", help="its machine in machine_state events (default: M-STATION)")
     p.add_argument("--rate", type=float, default=2.0, help="production reports per second")
+    p.add_argument("--poll", type=float, default=1.0, help="seconds between dispatch list reads")
     p.add_argument("--count", type=int, help="stop after this many reports")
     p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--work-order",
+        help="report against this work order only, without a dispatch list (no central needed)",
+    )
+    p.add_argument("--operation", default="10", help="the operation, with --work-order")
 
     p = _add(
         sims,
@@ -266,9 +362,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--terminator", choices=["CR", "LF", "CRLF"], default="CR")
     p = _add(
         sims,
+        "count",
+        _sim_device,
+        "a serial count station on a pseudo-terminal, sending 'good=<n>;scrap=<n>' lines",
+        "floorsync sim count --rate 5 --link var/line/counter1.tty",
+    )
+    p.add_argument("--rate", type=float, default=5.0, help="good pieces per second")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between messages")
+    p.add_argument("--bits", type=int, choices=[16, 32], default=32, help="counter width")
+    p.add_argument("--terminator", choices=["CR", "LF", "CRLF"], default="CR")
+    p.add_argument("--link", type=Path, help="also make this path a symbolic link to the pty")
+    p = _add(
+        sims,
         "plant",
         _sim_plant,
-        "the machines an edge config names, on their ports (Modbus TCP)",
+        "every device an edge config names, where it looks for it: Modbus TCP / RTU, "
+        "OPC UA, serial count stations and scanners (serial ports as links to ptys)",
         "floorsync sim plant --config config/line.example.toml",
     )
     p.add_argument("--config", type=Path, required=True, help="the edge's settings (TOML)")
@@ -321,6 +430,22 @@ def build_parser() -> argparse.ArgumentParser:
         "floorsync bench scan --scans 1000 --rate 20",
     )
     scan_arguments(p)
+    p = _add(
+        benches,
+        "ingest",
+        _bench("ingest"),
+        "central ingest with live order effects from 20 edges: events/s vs the spine alone",
+        "floorsync bench ingest --events 200000 --postgres postgresql://user@127.0.0.1/postgres",
+    )
+    ingest_arguments(p)
+    p = _add(
+        benches,
+        "api",
+        _bench("api"),
+        "order list and detail latency (p95) with 100,000 orders and 10 million events",
+        "floorsync bench api --orders 100000 --events 10000000 --work-dir var/bench-api",
+    )
+    api_arguments(p)
 
     contracts = _group(
         sub,

@@ -222,6 +222,7 @@ sales_orders = Table(
     _states("type", ORDER_TYPES),
     _states("status", ORDER_STATES),
     Index("ix_sales_orders_status_due", "status", "due_date"),
+    Index("ix_sales_orders_status_number", "status", "number"),  # a status's page, in order
 )
 
 sales_order_lines = Table(
@@ -262,7 +263,7 @@ production_orders = Table(
     Column("priority", Integer, nullable=False, default=0),
     Column("technical_specs", JSON),  # an engineered line's specs, for the floor and the file
     _states("status", PRODUCTION_STATES),
-    Index("ix_production_orders_status", "status"),
+    Index("ix_production_orders_status_number", "status", "number"),
 )
 
 # One task per routing operation of a production order; the floor's reports land here.
@@ -377,7 +378,8 @@ purchase_suggestions = Table(
     metadata,
     _id(),
     _ref("items"),
-    _ref("production_orders", nullable=True),
+    _ref("production_orders", nullable=True),  # material for this order, or
+    _ref("sales_order_lines", nullable=True),  # a bought item sold on this line
     Column("quantity", Float, nullable=False),
     Column("needed_by", Date),
     Column("status", String(16), nullable=False, default="open"),

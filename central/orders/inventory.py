@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from central.db.domain import reservations, stock, stock_moves
 from central.db.upsert import upsert
@@ -87,3 +88,24 @@ def on_hand(conn: Connection, item_id: int, location: str | None = None) -> floa
     if location is not None:
         query = query.where(stock.c.location == location)
     return float(conn.execute(query).scalar_one())
+
+
+def take_reserved(conn: Connection, rows: list[Any], quantity: float) -> list[tuple[Any, float]]:
+    """Take ``quantity`` off reservation ``rows`` in their order: (row, taken) per row used."""
+    taken: list[tuple[Any, float]] = []
+    left = quantity
+    for row in rows:
+        if left <= 1e-9:
+            break
+        take = min(row.quantity, left)
+        left -= take
+        taken.append((row, take))
+        if take >= row.quantity - 1e-9:
+            conn.execute(delete(reservations).where(reservations.c.id == row.id))
+        else:
+            conn.execute(
+                update(reservations)
+                .where(reservations.c.id == row.id)
+                .values(quantity=row.quantity - take)
+            )
+    return taken

@@ -301,17 +301,28 @@ def _line_goods(conn: Connection, order: Any, change: int, now: datetime) -> Non
     """Goods made for an order line are reserved for it (and unreserved when scrapped)."""
     if change > 0:
         for lot, qty in _lots(order, int(order.received) + 1, change):
-            conn.execute(
-                insert(reservations).values(
-                    sales_order_line_id=order.sales_order_line_id,
-                    production_order_id=None,
-                    item_id=order.item_id,
-                    lot=lot,
-                    location=inventory.FINISHED_GOODS,
-                    quantity=qty,
-                    created_at=now,
+            # one reservation per line and lot, grown by each receipt
+            grown = conn.execute(
+                update(reservations)
+                .where(
+                    reservations.c.sales_order_line_id == order.sales_order_line_id,
+                    reservations.c.lot == lot,
+                    reservations.c.location == inventory.FINISHED_GOODS,
                 )
-            )
+                .values(quantity=reservations.c.quantity + qty)
+            ).rowcount
+            if not grown:
+                conn.execute(
+                    insert(reservations).values(
+                        sales_order_line_id=order.sales_order_line_id,
+                        production_order_id=None,
+                        item_id=order.item_id,
+                        lot=lot,
+                        location=inventory.FINISHED_GOODS,
+                        quantity=qty,
+                        created_at=now,
+                    )
+                )
     else:
         for lot, qty in _lots(order, int(order.received) + change + 1, -change):
             _unreserve(
@@ -335,20 +346,7 @@ def _unreserve(conn: Connection, which: Any, lot: str, quantity: float) -> None:
         .where(which)
         .order_by(case((reservations.c.lot == lot, 0), else_=1), reservations.c.id)
     ).all()
-    left = quantity
-    for row in rows:
-        if left <= 1e-9:
-            break
-        take = min(row.quantity, left)
-        left -= take
-        if take >= row.quantity - 1e-9:
-            conn.execute(delete(reservations).where(reservations.c.id == row.id))
-        else:
-            conn.execute(
-                update(reservations)
-                .where(reservations.c.id == row.id)
-                .values(quantity=row.quantity - take)
-            )
+    inventory.take_reserved(conn, list(rows), quantity)
 
 
 def _advance_sales_orders(conn: Connection, line_ids: list[int]) -> None:
@@ -362,10 +360,7 @@ def _advance_sales_orders(conn: Connection, line_ids: list[int]) -> None:
     )
     at_hand = (
         select(func.coalesce(func.sum(reservations.c.quantity), 0.0))
-        .where(
-            reservations.c.sales_order_line_id == sales_order_lines.c.id,
-            reservations.c.location == inventory.FINISHED_GOODS,
-        )
+        .where(reservations.c.sales_order_line_id == sales_order_lines.c.id)
         .scalar_subquery()
     )
     for order_id in order_ids:

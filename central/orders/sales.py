@@ -33,7 +33,7 @@ from central.db.domain import (
 )
 from central.orders import production
 from central.orders.errors import Conflict, Invalid, NotFound
-from central.orders.inventory import FINISHED_GOODS
+from central.orders.inventory import FINISHED_GOODS, STORES
 from central.orders.numbers import next_number
 
 BILLED_OR_DONE = ("draft", "shipped", "closed", "cancelled")
@@ -211,7 +211,8 @@ def confirm(
                 line.item_id,
                 line.quantity,
                 now,
-                location=FINISHED_GOODS,
+                # made goods are received into finished goods; bought ones sit in stores
+                location=FINISHED_GOODS if line.kind == "make" else STORES,
                 sales_order_line_id=line.id,
                 reserved=plan.reserved,
                 code=line.code,
@@ -233,6 +234,7 @@ def confirm(
             conn.execute(
                 insert(purchase_suggestions).values(
                     item_id=line.item_id,
+                    sales_order_line_id=line.id,
                     quantity=short,
                     needed_by=due,
                     status="open",
@@ -292,7 +294,10 @@ def cancel(conn: Connection, number: str) -> None:
     conn.execute(
         update(purchase_suggestions)
         .where(
-            purchase_suggestions.c.production_order_id.in_(made_ids),
+            or_(
+                purchase_suggestions.c.production_order_id.in_(made_ids),
+                purchase_suggestions.c.sales_order_line_id.in_(line_ids),
+            ),
             purchase_suggestions.c.status == "open",
         )
         .values(status="cancelled")

@@ -1,9 +1,9 @@
 """Shipments and receivables: finished goods leave, an invoice is raised, payments settle it.
 
-A shipment takes finished goods reserved for the order's lines (the floor's receipts
-reserve them), lot by lot oldest first, moves them out of stock and raises one invoice
-for what was shipped, due after the customer's payment terms. A held order ships
-nothing.
+A shipment takes the goods reserved for the order's lines (finished goods the floor's
+receipts reserve, bought goods reserved in stores at confirmation), lot by lot oldest
+first, moves them out of stock and raises one invoice for what was shipped, due after
+the customer's payment terms. A held order ships nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from central.db.domain import (
     customers,
@@ -81,27 +81,17 @@ def ship(
                 f"line {line_no} has {open_qty:g} left to ship, not {want:g}",
                 "lines",
             )
-        left = want
-        for res in conn.execute(
+        reserved = conn.execute(
             select(reservations)
-            .where(
-                reservations.c.sales_order_line_id == line.id,
-                reservations.c.location == inventory.FINISHED_GOODS,
-            )
+            .where(reservations.c.sales_order_line_id == line.id)
             .order_by(reservations.c.lot, reservations.c.id)
-        ):
-            if left <= 1e-9:
-                break
-            take = min(res.quantity, left)
+        ).all()
+        left = want
+        for res, take in inventory.take_reserved(conn, list(reserved), want):
             left -= take
             moves.append(
                 inventory.Move(
-                    line.item_id,
-                    res.lot,
-                    take,
-                    "shipment",
-                    number,
-                    from_location=inventory.FINISHED_GOODS,
+                    line.item_id, res.lot, take, "shipment", number, from_location=res.location
                 )
             )
             picked.append(
@@ -114,14 +104,6 @@ def ship(
                     "item": line.code,
                 }
             )
-            if take >= res.quantity - 1e-9:
-                conn.execute(delete(reservations).where(reservations.c.id == res.id))
-            else:
-                conn.execute(
-                    update(reservations)
-                    .where(reservations.c.id == res.id)
-                    .values(quantity=res.quantity - take)
-                )
         shipped = want - left
         if quantity is not None and left > 1e-9:
             raise Conflict(

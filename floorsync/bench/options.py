@@ -43,3 +43,13 @@ def ingest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--orders", type=int, default=10, help="released orders per edge")
     parser.add_argument("--postgres", help="also measure on this PostgreSQL URL (a scratch DB)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+
+
+def api_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``floorsync bench api``."""
+    parser.add_argument("--orders", type=int, default=100_000, help="sales orders stored")
+    parser.add_argument("--events", type=int, default=10_000_000, help="events stored")
+    parser.add_argument("--requests", type=int, default=300, help="timed requests per call")
+    parser.add_argument("--postgres", help="also measure on this PostgreSQL URL (its own DB)")
+    parser.add_argument("--work-dir", type=Path, help="keep the filled SQLite file here")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")

@@ -461,3 +461,44 @@ def test_consumption_and_completion_free_reservations_and_scrap_returns_goods(
         assert one(conn, select(sales_order_lines)).produced == 1
         assert one(conn, select(sales_orders)).status == "in_production"
     assert reserved() == {("VALVE-50", wo): 1.0}
+
+
+def test_a_bought_item_sold_from_stores_is_reserved_shipped_and_its_shortage_suggested(
+    engine: Engine,
+) -> None:
+    with engine.begin() as conn:
+        company(conn)
+        number = sales.create(
+            conn,
+            customer="ACME",
+            type="standard",
+            lines=[{"item": "BODY-50", "quantity": 8, "unit_price_cents": 900}],
+            now=NOW,
+        )
+        confirmed = sales.confirm(conn, number, NOW)
+    # 6 on hand in stores are reserved, the 2 missing are suggested for this order line
+    assert sum(r["quantity"] for r in confirmed["reserved"]) == 6.0
+    assert confirmed["purchase_suggestions"] == [
+        {"item": "BODY-50", "quantity": 2.0, "for": number}
+    ]
+    with engine.begin() as conn:
+        shipped = shipping.ship(conn, number, NOW, lines=[{"line_no": 1, "quantity": 6}])
+        assert shipped["amount_cents"] == 6 * 900
+        body = conn.execute(select(items.c.id).where(items.c.code == "BODY-50")).scalar_one()
+        assert inventory.on_hand(conn, body) == 0.0
+    with engine.begin() as conn:
+        other = sales.create(
+            conn,
+            customer="ACME",
+            type="standard",
+            lines=[{"item": "BODY-50", "quantity": 1}],
+            now=NOW,
+        )
+        sales.confirm(conn, other, NOW)
+        sales.cancel(conn, other)
+        statuses = (
+            conn.execute(select(purchase_suggestions.c.status).order_by(purchase_suggestions.c.id))
+            .scalars()
+            .all()
+        )
+    assert statuses == ["open", "cancelled"]  # the cancelled order's suggestion goes with it

@@ -6,6 +6,7 @@ import sqlite3
 import warnings
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 from edge.api import create_app
 from edge.node import EdgeNode
 from edge.settings import EdgeSettings, MqttSettings, NodeSettings
-from protocols.contract import validate_envelope
+from protocols.contract import Command, TopicLayout, encode, validate_envelope
 from tests.edge.support import ADDRESS, EDGE_ID
 from tests.helpers import free_port
 
@@ -208,3 +209,46 @@ def test_a_refused_wedge_scan_says_why_and_records_nothing(
     assert error["code"] == "scan_refused"
     assert "check digit" in error["message"]
     assert node.outbox.last_seq == 0
+
+
+def _command(name: str, version: int, body: dict[str, Any]) -> tuple[str, bytes]:
+    command = Command(
+        command=name, edge_id=EDGE_ID, version=version, issued_at=datetime.now(UTC), body=body
+    )
+    return TopicLayout().command(ADDRESS, name), encode(command)
+
+
+DISPATCH = {
+    "orders": [
+        {
+            "work_order": "WO-000005",
+            "item": "VLV-BALL-25",
+            "quantity": 30.0,
+            "sequence": 1,
+            "operations": [
+                {"operation": "10", "work_center": "CNC", "stations": ["ST-10"], "quantity": 30.0}
+            ],
+        }
+    ]
+}
+
+
+def test_the_dispatch_list_is_404_until_central_sends_one_then_the_cached_one(
+    client: TestClient, node: EdgeNode
+) -> None:
+    response = client.get("/api/v1/dispatch-list")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+    node.downlink.handle(*_command("dispatch_list", 3, DISPATCH))
+    answer = client.get("/api/v1/dispatch-list").json()
+    assert answer["version"] == 3 and answer["master_data_version"] is None
+    assert [o["work_order"] for o in answer["orders"]] == ["WO-000005"]
+    assert "master_data" not in answer
+    assert client.get("/api/v1/dispatch-list?master_data=true").json()["master_data"] is None
+
+    operators = [{"badge": "EMP-0042", "name": "Anna", "skills": ["CNC"]}]
+    node.downlink.handle(*_command("master_data", 2, {"operators": operators}))
+    answer = client.get("/api/v1/dispatch-list", params={"master_data": "true"}).json()
+    assert answer["master_data_version"] == 2
+    assert answer["master_data"]["operators"] == operators

@@ -276,6 +276,7 @@ def upgrade() -> None:
             batch_op.f("ix_sales_orders_customer_id"), ["customer_id"], unique=False
         )
         batch_op.create_index("ix_sales_orders_status_due", ["status", "due_date"], unique=False)
+        batch_op.create_index("ix_sales_orders_status_number", ["status", "number"], unique=False)
 
     op.create_table(
         "stock",
@@ -518,10 +519,10 @@ def upgrade() -> None:
             name=op.f("ck_production_orders_status"),
         ),
         sa.ForeignKeyConstraint(
-            ["parent_id"], ["production_orders.id"], name=op.f("fk_production_orders_parent_id")
+            ["item_id"], ["items.id"], name=op.f("fk_production_orders_item_id")
         ),
         sa.ForeignKeyConstraint(
-            ["item_id"], ["items.id"], name=op.f("fk_production_orders_item_id")
+            ["parent_id"], ["production_orders.id"], name=op.f("fk_production_orders_parent_id")
         ),
         sa.ForeignKeyConstraint(
             ["sales_order_line_id"],
@@ -541,7 +542,9 @@ def upgrade() -> None:
             ["sales_order_line_id"],
             unique=False,
         )
-        batch_op.create_index("ix_production_orders_status", ["status"], unique=False)
+        batch_op.create_index(
+            "ix_production_orders_status_number", ["status", "number"], unique=False
+        )
 
     op.create_table(
         "shipment_lines",
@@ -683,6 +686,11 @@ def upgrade() -> None:
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
             nullable=True,
         ),
+        sa.Column(
+            "sales_order_line_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=True,
+        ),
         sa.Column("quantity", sa.Float(), nullable=False),
         sa.Column("needed_by", sa.Date(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -699,6 +707,11 @@ def upgrade() -> None:
             ["production_orders.id"],
             name=op.f("fk_purchase_suggestions_production_order_id"),
         ),
+        sa.ForeignKeyConstraint(
+            ["sales_order_line_id"],
+            ["sales_order_lines.id"],
+            name=op.f("fk_purchase_suggestions_sales_order_line_id"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_suggestions")),
     )
     with op.batch_alter_table("purchase_suggestions", schema=None) as batch_op:
@@ -708,6 +721,11 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_purchase_suggestions_production_order_id"),
             ["production_order_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_purchase_suggestions_sales_order_line_id"),
+            ["sales_order_line_id"],
             unique=False,
         )
 
@@ -768,6 +786,7 @@ def downgrade() -> None:
 
     op.drop_table("reservations")
     with op.batch_alter_table("purchase_suggestions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_purchase_suggestions_sales_order_line_id"))
         batch_op.drop_index(batch_op.f("ix_purchase_suggestions_production_order_id"))
         batch_op.drop_index(batch_op.f("ix_purchase_suggestions_item_id"))
 
@@ -788,10 +807,10 @@ def downgrade() -> None:
 
     op.drop_table("shipment_lines")
     with op.batch_alter_table("production_orders", schema=None) as batch_op:
-        batch_op.drop_index("ix_production_orders_status")
+        batch_op.drop_index("ix_production_orders_status_number")
         batch_op.drop_index(batch_op.f("ix_production_orders_sales_order_line_id"))
-        batch_op.drop_index(batch_op.f("ix_production_orders_item_id"))
         batch_op.drop_index(batch_op.f("ix_production_orders_parent_id"))
+        batch_op.drop_index(batch_op.f("ix_production_orders_item_id"))
 
     op.drop_table("production_orders")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
@@ -825,6 +844,7 @@ def downgrade() -> None:
     op.drop_table("stock_moves")
     op.drop_table("stock")
     with op.batch_alter_table("sales_orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_sales_orders_status_number")
         batch_op.drop_index("ix_sales_orders_status_due")
         batch_op.drop_index(batch_op.f("ix_sales_orders_customer_id"))
 

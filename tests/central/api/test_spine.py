@@ -1,45 +1,20 @@
-"""Central's HTTP API over a CentralSync whose MQTT loop is not started."""
+"""The sync spine's views: health, metrics, edges, events, dead letters, station totals.
+
+Not behind a token yet (docs/api.md): these tests call them without one."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, insert
-from starlette.exceptions import StarletteDeprecationWarning
 
 from central.api import create_app
 from central.db.schema import edge_status
 from central.service import CentralSync
-from central.settings import CentralSettings, DatabaseSettings, MqttSettings
+from tests.central.api.conftest import TestClient, make_sync
 from tests.central.conftest import EDGE, EDGE_B, batch, envelope, events_topic, report
-
-with warnings.catch_warnings():
-    # Starlette 1.x would rather drive its TestClient with httpx2; httpx is what we depend on.
-    warnings.filterwarnings("ignore", "Using `httpx`", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
-
-
-def make_sync(engine: Engine) -> CentralSync:
-    settings = CentralSettings(
-        database=DatabaseSettings(url=engine.url.render_as_string(hide_password=False)),
-        # Never connected: the tests feed the ingestor directly.
-        mqtt=MqttSettings(url="mqtt://127.0.0.1:1", client_id="central-api-test"),
-    )
-    return CentralSync(settings, engine)
-
-
-@pytest.fixture
-def sync(engine: Engine) -> CentralSync:
-    return make_sync(engine)
-
-
-@pytest.fixture
-def client(sync: CentralSync) -> Iterator[TestClient]:
-    with TestClient(create_app(sync, manage=False)) as client:
-        yield client
 
 
 @pytest.fixture

@@ -1,0 +1,85 @@
+"""Small pieces the resource routers share: codes, lookups by code, rows as JSON-able dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Column, Connection, Select, Table, select
+
+from central.orders.errors import Conflict, Invalid, NotFound
+from protocols.contract.events import Code
+
+__all__ = [
+    "Body",
+    "Code",
+    "CodeInPath",
+    "codes_to_ids",
+    "dicts",
+    "exists",
+    "get",
+    "id_of",
+    "record",
+    "refuse_duplicate",
+]
+
+# Codes travel to the floor in dispatch lists, so bodies use the contract's Code.
+CodeInPath = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused by name, so a typo is not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def record(row: Any, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A row as a dict, without the ``drop`` columns (keys plain str, as JSON wants them)."""
+    return {str(k): v for k, v in row._mapping.items() if k not in drop}
+
+
+def dicts(rows: Iterable[Any], drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    return [record(row, drop) for row in rows]
+
+
+def get(conn: Connection, query: Select[Any], what: str, key: object) -> Any:
+    """The one row ``query`` finds, or 404 naming ``what`` and ``key``."""
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(what, key)
+    return row
+
+
+def id_of(conn: Connection, table: Table, column: Column[Any], value: object, what: str) -> int:
+    """The id of the row whose ``column`` is ``value``, or 404."""
+    row = get(conn, select(table.c.id).where(column == value), what, value)
+    return int(row.id)
+
+
+def exists(conn: Connection, column: Column[Any], value: object) -> bool:
+    return conn.execute(select(column).where(column == value).limit(1)).first() is not None
+
+
+def refuse_duplicate(conn: Connection, column: Column[Any], value: object, what: str) -> None:
+    if exists(conn, column, value):
+        raise Conflict("exists", f"{what} {value!r} exists", column.name)
+
+
+def codes_to_ids(
+    conn: Connection, table: Table, codes: list[str], what: str, field: str
+) -> dict[str, int]:
+    """Ids of ``table`` rows by code, in one query; 422 naming the field of an unknown one.
+
+    ``field`` is a format string with ``{i}``, the index of the code in ``codes``.
+    """
+    found: dict[str, int] = dict(
+        conn.execute(select(table.c.code, table.c.id).where(table.c.code.in_(set(codes)))).all()
+    )
+    for i, code in enumerate(codes):
+        if code not in found:
+            raise Invalid(
+                f"unknown_{what.replace(' ', '_')}", f"no {what} {code!r}", field.format(i=i)
+            )
+    return found
