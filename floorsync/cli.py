@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -88,7 +89,13 @@ def _demo(args: argparse.Namespace) -> int:
 
     logs.setup("demo", args.log_level)
     return run(
-        args.data_dir, args.broker, args.broker_port, args.central_port, args.edge_port, args.rate
+        args.data_dir,
+        args.broker,
+        args.broker_port,
+        args.central_port,
+        args.edge_port,
+        args.rate,
+        args.office_interval,
     )
 
 
@@ -121,6 +128,27 @@ def _sim_station(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sim.stop())
     with contextlib.suppress(KeyboardInterrupt):
         sim.run(count=args.count)
+    return 0
+
+
+def _sim_office(args: argparse.Namespace) -> int:
+    import signal
+
+    from simulators.office import OfficeSimulator
+
+    logs.setup("sim-office", args.log_level)
+    token = (
+        args.token_file.read_text().strip()
+        if args.token_file
+        else os.environ.get("FLOORSYNC_TOKEN", "")
+    )
+    if not token:
+        print("floorsync sim office: give --token-file or set FLOORSYNC_TOKEN", file=sys.stderr)
+        return 2
+    office = OfficeSimulator(args.central_url, token, interval_s=args.interval, seed=args.seed)
+    signal.signal(signal.SIGTERM, lambda *_: office.stop())
+    with contextlib.suppress(KeyboardInterrupt):
+        office.run(rounds=args.rounds)
     return 0
 
 
@@ -251,6 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--central-port", type=int, default=8080)
     p.add_argument("--edge-port", type=int, default=8081)
     p.add_argument("--rate", type=float, default=2.0, help="station reports per second")
+    p.add_argument(
+        "--office-interval", type=float, default=15.0, help="seconds between back-office rounds"
+    )
 
     p = _add(
         sub,
@@ -331,6 +362,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="report against this work order only, without a dispatch list (no central needed)",
     )
     p.add_argument("--operation", default="10", help="the operation, with --work-order")
+
+    p = _add(
+        sims,
+        "office",
+        _sim_office,
+        "sales and planning at their desks, over central's API: ship what is ready, "
+        "settle invoices, release planned work, take and confirm new orders",
+        "floorsync sim office --central-url http://127.0.0.1:8080 --token-file var/demo/token",
+    )
+    p.add_argument("--central-url", required=True)
+    p.add_argument(
+        "--token-file", type=Path, help="a file holding an API token (or FLOORSYNC_TOKEN)"
+    )
+    p.add_argument("--interval", type=float, default=15.0, help="seconds between rounds")
+    p.add_argument("--rounds", type=int, help="stop after this many rounds")
+    p.add_argument("--seed", type=int)
 
     p = _add(
         sims,

@@ -74,6 +74,7 @@ def run(
     central_port: int,
     edge_port: int,
     rate: float,
+    office_interval: float = 15.0,
 ) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     stopping = threading.Event()
@@ -142,6 +143,22 @@ def run(
             )
             procs.insert(0, station)
             names[station] = f"station {name} simulator"
+        if company["token"]:
+            office = spawn(
+                floorsync_cmd(
+                    "sim",
+                    "office",
+                    "--central-url",
+                    central_url,
+                    "--token-file",
+                    str(data_dir / "central-token"),
+                    "--interval",
+                    str(office_interval),
+                ),
+                logs / "office.log",
+            )
+            procs.insert(0, office)
+            names[office] = "office simulator"
         token = company["token"]
         if token:
             token = f"{token}  (kept in {data_dir / 'central-token'})"
@@ -155,6 +172,8 @@ def run(
             f"  production       {central_url}/api/v1/production-orders\n"
             f"  edges at central {central_url}/api/v1/edges\n"
             f"  station totals   {central_url}/api/v1/station-totals\n"
+            f"  back office      ships ready orders, releases planned work, takes new orders "
+            f"every {office_interval:g} s (logs/office.log)\n"
             f"  dispatch list    {edge_url}/api/v1/dispatch-list  (stations "
             f"{', '.join(name for name, _ in stations)} of {edge_id})\n"
             f"  edge status      {edge_url}/api/v1/status\n"
