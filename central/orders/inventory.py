@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
+from central.db.bulk import insert_rows
 from central.db.domain import reservations, stock, stock_moves
 from central.db.upsert import upsert
 
@@ -34,8 +35,9 @@ def book(conn: Connection, moves: list[Move], at: datetime) -> None:
     """Record moves in the ledger and change stock on hand accordingly, in one go."""
     if not moves:
         return
-    conn.execute(
-        insert(stock_moves),
+    insert_rows(
+        conn,
+        stock_moves,
         [
             {
                 "item_id": m.item_id,
@@ -92,6 +94,13 @@ def on_hand(conn: Connection, item_id: int, location: str | None = None) -> floa
 
 def take_reserved(conn: Connection, rows: list[Any], quantity: float) -> list[tuple[Any, float]]:
     """Take ``quantity`` off reservation ``rows`` in their order: (row, taken) per row used."""
+    taken = plan_take(rows, quantity)
+    release(conn, taken)
+    return taken
+
+
+def plan_take(rows: list[Any], quantity: float) -> list[tuple[Any, float]]:
+    """Which of ``rows`` (reservations, in the order to use them) give ``quantity``."""
     taken: list[tuple[Any, float]] = []
     left = quantity
     for row in rows:
@@ -100,12 +109,21 @@ def take_reserved(conn: Connection, rows: list[Any], quantity: float) -> list[tu
         take = min(row.quantity, left)
         left -= take
         taken.append((row, take))
-        if take >= row.quantity - 1e-9:
-            conn.execute(delete(reservations).where(reservations.c.id == row.id))
-        else:
-            conn.execute(
-                update(reservations)
-                .where(reservations.c.id == row.id)
-                .values(quantity=row.quantity - take)
-            )
     return taken
+
+
+_SHRINK = (
+    update(reservations)
+    .where(reservations.c.id == bindparam("rid"))
+    .values(quantity=reservations.c.quantity - bindparam("taken"))
+)
+
+
+def release(conn: Connection, taken: list[tuple[Any, float]]) -> None:
+    """Take planned amounts off their reservations: used up ones go, in two statements."""
+    gone = [row.id for row, take in taken if take >= row.quantity - 1e-9]
+    shrunk = [{"rid": row.id, "taken": take} for row, take in taken if take < row.quantity - 1e-9]
+    if gone:
+        conn.execute(delete(reservations).where(reservations.c.id.in_(gone)))
+    if shrunk:
+        conn.execute(_SHRINK, shrunk)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
 
+from central.db.bulk import insert_rows
 from central.db.domain import (
     inspections,
     items,
@@ -51,6 +52,16 @@ _REPORT = (
         actual_end=case((bindparam("ended"), bindparam("end")), else_=T.actual_end),
         # a report after the operation ended (late, or a correction) does not reopen it
         status=case((bindparam("ended"), "done"), (T.status == "done", "done"), else_="running"),
+    )
+)
+P = production_orders.c
+_ORDER_PROGRESS = (
+    update(production_orders)
+    .where(P.id == bindparam("po"))
+    .values(
+        received=bindparam("b_received"),
+        status=bindparam("b_status"),
+        completed_at=case((bindparam("moved"), bindparam("b_completed_at")), else_=P.completed_at),
     )
 )
 _INSPECTED = (
@@ -143,10 +154,10 @@ def apply(conn: Connection, edge_id: str, applied: Sequence[Event]) -> None:
     if checks:
         conn.execute(_INSPECTED, list(checks.values()))
     if consumed:
-        conn.execute(insert(material_consumption), consumed)
+        insert_rows(conn, material_consumption, consumed)
         _consume(conn, consumed)
     if inspected:
-        conn.execute(insert(inspections), inspected)
+        insert_rows(conn, inspections, inspected)
     touched = set(reports) | set(checks)
     if touched:
         _receive(conn, sorted({wo for wo, _ in touched}), applied[-1].ts)
@@ -181,20 +192,28 @@ def _consume(conn: Connection, consumed: list[dict[str, Any]]) -> None:
             )
         ).all()
     )
-    # what is consumed is no longer reserved for the order: one pass per order and item
+    # what is consumed is no longer reserved for the order (that lot's reservation first)
     taken: dict[tuple[int, int], tuple[str, float]] = {}
     for c in consumed:
         order_id, item_id = order_ids.get(c["work_order"]), ids.get(c["item"])
         if order_id is not None and item_id is not None:
             _, before = taken.get((order_id, item_id), ("", 0.0))
             taken[(order_id, item_id)] = (c["lot"], before + c["quantity"])
-    for (order_id, item_id), (lot, quantity) in taken.items():
-        _unreserve(
-            conn,
-            (reservations.c.production_order_id == order_id) & (reservations.c.item_id == item_id),
-            lot,
-            quantity,
+    if not taken:
+        return
+    held: dict[tuple[int, int], list[Any]] = {}
+    for row in conn.execute(
+        select(reservations).where(
+            reservations.c.production_order_id.in_({o for o, _ in taken}),
+            reservations.c.item_id.in_({i for _, i in taken}),
         )
+    ):
+        held.setdefault((row.production_order_id, row.item_id), []).append(row)
+    plan: list[tuple[Any, float]] = []
+    for key, (lot, quantity) in taken.items():
+        rows = sorted(held.get(key, ()), key=lambda r: (r.lot != lot, r.id))
+        plan += inventory.plan_take(rows, quantity)
+    inventory.release(conn, plan)
 
 
 def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
@@ -227,6 +246,7 @@ def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
     ).all()
     moves: list[inventory.Move] = []
     finished_edges: set[str] = set()
+    changed: list[dict[str, Any]] = []
     for order in rows:
         # negative when an inspection scrapped pieces already received: they go back out
         change = int(order.qualified or 0) - int(order.received)
@@ -243,11 +263,14 @@ def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
             conn.execute(delete(reservations).where(reservations.c.production_order_id == order.id))
         if change == 0 and status == order.status:
             continue
-        values: dict[str, Any] = {"received": received, "status": status}
-        if status != order.status:
-            values["completed_at"] = now if status == "completed" else None
-        conn.execute(
-            update(production_orders).where(production_orders.c.id == order.id).values(**values)
+        changed.append(
+            {
+                "po": order.id,
+                "b_received": received,
+                "b_status": status,
+                "moved": status != order.status,
+                "b_completed_at": now if status == "completed" else None,
+            }
         )
         if change > 0:
             moves += _receipt_moves(order, change)
@@ -255,6 +278,8 @@ def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
             moves += _scrapped_moves(order, -change)
         if change and order.sales_order_line_id is not None:
             _line_goods(conn, order, change, now)
+    if changed:
+        conn.execute(_ORDER_PROGRESS, changed)
     inventory.book(conn, moves, now)
     _advance_sales_orders(conn, [o.sales_order_line_id for o in rows if o.sales_order_line_id])
     if finished_edges:
