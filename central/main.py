@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 def run(settings: CentralSettings) -> None:
     engine = make_engine(settings.database.url)
     migrate(engine)
+    if engine.dialect.name == "sqlite":
+        # statistics for the query planner, refreshed where they are stale (cheap when not)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA optimize")
     sync = CentralSync(settings, engine)
     app = create_app(sync)
     log.info(

@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 
-from central.db.engine import writing
+from central.db.engine import reading, writing
 from central.db.schema import edge_status
 from central.db.upsert import upsert
 from central.ingest import Ingestor
@@ -100,7 +100,7 @@ class CentralSync:
                 self._republish = self._republish or republish
 
     def _publish_dispatches(self, *, everything: bool) -> None:
-        with self.engine.connect() as conn:
+        with reading(self.engine).connect() as conn:
             rows = dispatch.current(conn) if everything else dispatch.unpublished(conn)
         for row in rows:
             command = Command(

@@ -10,8 +10,9 @@ from pydantic import Field
 from sqlalchemy import Connection, insert, select, update
 
 from central.api.deps import Db, Paged, PagedById, Write, page_of, writer
+from central.api.errors import Forbidden
 from central.api.rows import Body, Code, CodeInPath, dicts, get, id_of, record, refuse_duplicate
-from central.auth import SALES
+from central.auth import CREDIT_OVERRIDE, SALES
 from central.db.domain import contacts, customers
 from central.orders.sales import exposure_cents
 
@@ -65,9 +66,22 @@ def customer(code: CodeInPath, db: Db) -> dict[str, Any]:
 
 @router.put("/customers/{code}")
 def replace_customer(code: CodeInPath, body: CustomerFields, write: SalesWrite) -> dict[str, Any]:
+    """Replace the customer's fields. The credit limit is kept when the body leaves it out,
+    and only those who may override credit (admin) may change it: otherwise lifting a
+    held order's limit would be the override sales may not make."""
+
     def work(conn: Connection) -> dict[str, Any]:
         customer_id = id_of(conn, customers, C.code, code, "customer")
-        conn.execute(update(customers).where(C.id == customer_id).values(**body.model_dump()))
+        values = body.model_dump()
+        if "credit_limit_cents" not in body.model_fields_set:
+            del values["credit_limit_cents"]
+        else:
+            current = conn.execute(
+                select(C.credit_limit_cents).where(C.id == customer_id)
+            ).scalar_one()
+            if values["credit_limit_cents"] != current and not write.user.may(CREDIT_OVERRIDE):
+                raise Forbidden("changing credit_limit_cents", CREDIT_OVERRIDE)
+        conn.execute(update(customers).where(C.id == customer_id).values(**values))
         return _detail(conn, code)
 
     return write(work)

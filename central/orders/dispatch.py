@@ -181,9 +181,11 @@ def refresh(conn: Connection, edge_ids: list[str], now: datetime) -> None:
         data = master_data(conn, [o["work_order"] for o in listing["orders"]])
         for command, body in (("dispatch_list", listing), ("master_data", data)):
             current = conn.execute(
-                select(dispatches.c.version, dispatches.c.body).where(
-                    dispatches.c.edge_id == edge_id, dispatches.c.command == command
-                )
+                # locked: a release and an order finishing on the floor at once must not
+                # both write the next version with different bodies (PostgreSQL)
+                select(dispatches.c.version, dispatches.c.body)
+                .where(dispatches.c.edge_id == edge_id, dispatches.c.command == command)
+                .with_for_update()
             ).first()
             if current is not None and current.body == body:
                 continue  # nothing changed for this edge

@@ -168,17 +168,25 @@ def _ts(text: str) -> datetime:
 
 
 def _consume(conn: Connection, consumed: list[dict[str, Any]]) -> None:
-    """Issued lots leave stores; material of items central does not know is only recorded."""
+    """Issued lots leave stock (bought ones stores, made ones finished goods, where each is
+    received); material of items central does not know is only recorded."""
     codes = {c["item"] for c in consumed}
-    ids = dict(conn.execute(select(items.c.code, items.c.id).where(items.c.code.in_(codes))).all())
+    known = conn.execute(
+        select(items.c.code, items.c.id, items.c.kind, items.c.tracking).where(
+            items.c.code.in_(codes)
+        )
+    ).all()
+    ids = {code: item_id for code, item_id, _, _ in known}
+    made = {code for code, _, kind, _ in known if kind == "make"}
+    untracked = {code for code, _, _, tracking in known if tracking == "none"}
     moves = [
         inventory.Move(
             ids[c["item"]],
-            c["lot"],
+            "" if c["item"] in untracked else c["lot"],  # untracked stock has no lots
             c["quantity"],
             "consumption",
             c["work_order"],
-            from_location=inventory.STORES,
+            from_location=inventory.FINISHED_GOODS if c["item"] in made else inventory.STORES,
         )
         for c in consumed
         if c["item"] in ids
@@ -227,6 +235,7 @@ def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
             production_orders.c.received,
             production_orders.c.item_id,
             production_orders.c.sales_order_line_id,
+            production_orders.c.parent_id,
             items.c.tracking,
             func.sum(case((T.last, T.good - T.rejected), else_=0)).label("qualified"),
         )
@@ -241,6 +250,7 @@ def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
             production_orders.c.received,
             production_orders.c.item_id,
             production_orders.c.sales_order_line_id,
+            production_orders.c.parent_id,
             items.c.tracking,
         )
     ).all()
@@ -249,7 +259,10 @@ def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
     changed: list[dict[str, Any]] = []
     for order in rows:
         # negative when an inspection scrapped pieces already received: they go back out
-        change = int(order.qualified or 0) - int(order.received)
+        if order.status in ("cancelled", "closed"):
+            continue  # late reports on a closed book change nothing but the task counts
+        # (a scrap inspection may arrive before the report of the pieces it scraps)
+        change = max(0, int(order.qualified or 0)) - int(order.received)
         status = order.status
         if status in ("released", "planned"):
             status = "in_progress"  # the floor reported on it
@@ -278,6 +291,8 @@ def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
             moves += _scrapped_moves(order, -change)
         if change and order.sales_order_line_id is not None:
             _line_goods(conn, order, change, now)
+        elif change > 0 and order.parent_id is not None:
+            _parent_goods(conn, order, change, now)
     if changed:
         conn.execute(_ORDER_PROGRESS, changed)
     inventory.book(conn, moves, now)
@@ -325,7 +340,23 @@ def _scrapped_moves(order: Any, quantity: int) -> list[inventory.Move]:
 def _line_goods(conn: Connection, order: Any, change: int, now: datetime) -> None:
     """Goods made for an order line are reserved for it (and unreserved when scrapped)."""
     if change > 0:
+        line = conn.execute(
+            select(sales_order_lines.c.quantity, sales_order_lines.c.shipped).where(
+                sales_order_lines.c.id == order.sales_order_line_id
+            )
+        ).one()
+        held = conn.execute(
+            select(func.coalesce(func.sum(reservations.c.quantity), 0.0)).where(
+                reservations.c.sales_order_line_id == order.sales_order_line_id
+            )
+        ).scalar_one()
+        # what the line still needs; made beyond it stays free stock in finished goods
+        room = max(0.0, line.quantity - line.shipped - float(held))
         for lot, qty in _lots(order, int(order.received) + 1, change):
+            qty = min(qty, room)
+            room -= qty
+            if qty <= 1e-9:
+                break
             # one reservation per line and lot, grown by each receipt
             grown = conn.execute(
                 update(reservations)
@@ -362,6 +393,21 @@ def _line_goods(conn: Connection, order: Any, change: int, now: datetime) -> Non
         .where(sales_order_lines.c.id == order.sales_order_line_id)
         .values(produced=sales_order_lines.c.produced + change)
     )
+
+
+def _parent_goods(conn: Connection, order: Any, change: int, now: datetime) -> None:
+    """A component made for another production order is reserved for it on receipt."""
+    for lot, qty in _lots(order, int(order.received) + 1, change):
+        conn.execute(
+            insert(reservations).values(
+                production_order_id=order.parent_id,
+                item_id=order.item_id,
+                lot=lot,
+                location=inventory.FINISHED_GOODS,
+                quantity=qty,
+                created_at=now,
+            )
+        )
 
 
 def _unreserve(conn: Connection, which: Any, lot: str, quantity: float) -> None:

@@ -162,7 +162,10 @@ def exposure_cents(conn: Connection, customer_id: int, *, excluding: int | None 
 
 
 def _get(conn: Connection, number: str) -> Any:
-    order = conn.execute(select(sales_orders).where(sales_orders.c.number == number)).one_or_none()
+    order = conn.execute(
+        # locked: a confirmation and a cancel (or two confirmations) must not interleave
+        select(sales_orders).where(sales_orders.c.number == number).with_for_update()
+    ).one_or_none()
     if order is None:
         raise NotFound("sales order", number)
     return order
@@ -200,6 +203,7 @@ def confirm(
         .where(sales_order_lines.c.sales_order_id == order.id)
         .order_by(sales_order_lines.c.line_no)
     ).all()
+    at_hand = any(line.kind != "service" for line in lines)  # every good reserved?
     for line in lines:
         due = line.due_date or order.due_date
         if line.kind == "service":
@@ -219,6 +223,7 @@ def confirm(
             )
         if short <= 1e-9:
             continue
+        at_hand = False
         if line.kind == "make":
             production.create(
                 conn,
@@ -242,14 +247,15 @@ def confirm(
                 )
             )
             plan.purchase_suggestions.append({"item": line.code, "quantity": short, "for": number})
+    status = "ready" if at_hand else "confirmed"  # all from stock: ready to ship now
     conn.execute(
         update(sales_orders)
         .where(sales_orders.c.id == order.id)
-        .values(status="confirmed", hold_reason=None, confirmed_at=now)
+        .values(status=status, hold_reason=None, confirmed_at=now)
     )
     return {
         "number": number,
-        "status": "confirmed",
+        "status": status,
         "production_orders": plan.production_orders,
         "reserved": plan.reserved,
         "purchase_suggestions": plan.purchase_suggestions,

@@ -1,6 +1,8 @@
 """Shipments and receivables: finished goods leave, an invoice is raised, payments settle it.
 
-A shipment takes the goods reserved for the order's lines (finished goods the floor's
+Service lines are billed with the order's first shipment; an order of services only is
+billed by "shipping" it (a shipment without goods, which raises the invoice). A shipment
+takes the goods reserved for the order's lines (finished goods the floor's
 receipts reserve, bought goods reserved in stores at confirmation), lot by lot oldest
 first, moves them out of stock and raises one invoice for what was shipped, due after
 the customer's payment terms. A held order ships nothing.
@@ -42,10 +44,19 @@ def ship(
 ) -> dict[str, Any]:
     """Ship ``lines`` (``{line_no, quantity}``), or everything ready; returns the shipment."""
     order = conn.execute(
-        select(sales_orders).where(sales_orders.c.number == order_number)
+        # locked: two shipments of one order at once would both take the same goods
+        select(sales_orders).where(sales_orders.c.number == order_number).with_for_update()
     ).one_or_none()
     if order is None:
         raise NotFound("sales order", order_number)
+    if lines is not None:
+        if not lines:
+            raise Invalid(
+                "no_lines", "name at least one line, or leave lines out to ship all", "lines"
+            )
+        numbers = [int(x["line_no"]) for x in lines]
+        if len(set(numbers)) != len(numbers):
+            raise Invalid("duplicate_line", "each line_no may be named once", "lines")
     if order.status == "held":
         raise Conflict("credit_hold", f"sales order {order_number} is held: {order.hold_reason}")
     if order.status not in SHIPPABLE:
@@ -63,10 +74,25 @@ def ship(
         if lines
         else dict.fromkeys(order_lines)
     )
+    # service lines are billed with the order's first shipment (or on their own)
+    services = [
+        line
+        for line in order_lines.values()
+        if line.kind == "service" and line.shipped < line.quantity
+    ]
     number = next_number(conn, "shipment", now)
     moves: list[inventory.Move] = []
     picked: list[dict[str, Any]] = []
     amount = 0
+    for service in services:
+        conn.execute(
+            update(sales_order_lines)
+            .where(sales_order_lines.c.id == service.id)
+            .values(shipped=service.quantity)
+        )
+        amount += _billed(
+            service.shipped, service.quantity - service.shipped, service.unit_price_cents
+        )
     for line_no, quantity in wanted.items():
         line = order_lines.get(line_no)
         if line is None:
@@ -117,8 +143,8 @@ def ship(
                 .where(sales_order_lines.c.id == line.id)
                 .values(shipped=sales_order_lines.c.shipped + shipped)
             )
-            amount += round(shipped * line.unit_price_cents)
-    if not picked:
+            amount += _billed(line.shipped, shipped, line.unit_price_cents)
+    if not picked and not services:
         raise Conflict("nothing_to_ship", f"sales order {order_number} has nothing ready to ship")
     shipment_id = conn.execute(
         insert(shipments).values(
@@ -129,19 +155,20 @@ def ship(
             tracking=tracking,
         )
     ).inserted_primary_key[0]  # type: ignore[index]
-    conn.execute(
-        insert(shipment_lines),
-        [
-            {
-                "shipment_id": shipment_id,
-                "sales_order_line_id": p["line_id"],
-                "item_id": p["item_id"],
-                "lot": p["lot"],
-                "quantity": p["quantity"],
-            }
-            for p in picked
-        ],
-    )
+    if picked:
+        conn.execute(
+            insert(shipment_lines),
+            [
+                {
+                    "shipment_id": shipment_id,
+                    "sales_order_line_id": p["line_id"],
+                    "item_id": p["item_id"],
+                    "lot": p["lot"],
+                    "quantity": p["quantity"],
+                }
+                for p in picked
+            ],
+        )
     inventory.book(conn, moves, now)
     terms = conn.execute(
         select(customers.c.payment_terms_days).where(customers.c.id == order.customer_id)
@@ -163,7 +190,7 @@ def ship(
     remaining = conn.execute(
         select(sales_order_lines.c.quantity - sales_order_lines.c.shipped)
         .join(items, items.c.id == sales_order_lines.c.item_id)
-        .where(sales_order_lines.c.sales_order_id == order.id, items.c.kind != "service")
+        .where(sales_order_lines.c.sales_order_id == order.id)
     ).scalars()
     if all(r <= 1e-9 for r in remaining):
         conn.execute(
@@ -181,12 +208,18 @@ def ship(
     }
 
 
+def _billed(before: float, quantity: float, unit_price_cents: int) -> int:
+    """Cents for ``quantity`` more of a line: rounded on the line's running total, so
+    partial shipments add up to exactly what the whole line is worth."""
+    return round((before + quantity) * unit_price_cents) - round(before * unit_price_cents)
+
+
 def pay(
     conn: Connection, invoice_number: str, amount_cents: int, now: datetime, reference: str | None
 ) -> dict[str, Any]:
     """Record a payment against an invoice; settled in full, the invoice is paid."""
     invoice = conn.execute(
-        select(invoices).where(invoices.c.number == invoice_number)
+        select(invoices).where(invoices.c.number == invoice_number).with_for_update()
     ).one_or_none()
     if invoice is None:
         raise NotFound("invoice", invoice_number)

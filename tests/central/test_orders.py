@@ -502,3 +502,102 @@ def test_a_bought_item_sold_from_stores_is_reserved_shipped_and_its_shortage_sug
             .all()
         )
     assert statuses == ["open", "cancelled"]  # the cancelled order's suggestion goes with it
+
+
+def test_services_are_billed_and_partial_shipments_add_up_to_the_line(engine: Engine) -> None:
+    with engine.begin() as conn:
+        company(conn)
+        # a service contract alone: "shipping" it raises its invoice, nothing leaves stock
+        contract = sales.create(
+            conn,
+            customer="ACME",
+            type="service_contract",
+            lines=[{"item": "SVC-INSP", "quantity": 1, "unit_price_cents": 50_000}],
+            now=NOW,
+        )
+        assert sales.confirm(conn, contract, NOW)["status"] == "confirmed"
+        billed = shipping.ship(conn, contract, NOW)
+        assert (billed["amount_cents"], billed["lines"]) == (50_000, [])
+        # 3 bodies at 333.5 cents, shipped 1 + 2: 334 + 666 = 1,000.5 -> 1,000 (not 1,001)
+        order = sales.create(
+            conn,
+            customer="ACME",
+            type="standard",
+            lines=[{"item": "BODY-50", "quantity": 3, "unit_price_cents": 333}],
+            now=NOW,
+        )
+        assert sales.confirm(conn, order, NOW)["status"] == "ready"  # all from stock
+        first = shipping.ship(conn, order, NOW, lines=[{"line_no": 1, "quantity": 1}])
+        rest = shipping.ship(conn, order, NOW)
+        assert first["amount_cents"] + rest["amount_cents"] == 3 * 333
+        for lines, code in (
+            ([], "no_lines"),
+            ([{"line_no": 1, "quantity": 1}] * 2, "duplicate_line"),
+        ):
+            with pytest.raises(Invalid) as caught:
+                shipping.ship(conn, contract, NOW, lines=lines)
+            assert caught.value.code == code
+
+
+def test_a_component_made_for_an_order_is_reserved_for_it_and_consumed_from_goods(
+    engine: Engine,
+) -> None:
+    with engine.begin() as conn:
+        ids = company(conn)
+        number = sales.create(
+            conn,
+            customer="ACME",
+            type="make_to_order",
+            lines=[{"item": "VALVE-50", "quantity": 2}],
+            now=NOW,
+        )
+        valve, seals = sales.confirm(conn, number, NOW)["production_orders"]
+        production.release(conn, seals, NOW)
+    ingestor = Ingestor(engine, LAYOUT)
+    # a scrap inspection before any report books nothing negative
+    early = {
+        "work_order": seals,
+        "operation": "10",
+        "inspected": 1,
+        "disposition": "scrap",
+        "inspector": "E",
+    }
+    ingestor.handle(events_topic(), batch(envelope(1, early, kind="inspection")))
+    ingestor.handle(events_topic(), batch(envelope(2, report(seals, "10", 7, operation_end=True))))
+    issue = {
+        "work_order": valve,
+        "operation": "10",
+        "item": "SEAL-50",
+        "lot": "BOX-7",
+        "quantity": 4,
+    }
+    ingestor.handle(events_topic(), batch(envelope(3, issue, kind="material_issue")))
+    with engine.connect() as conn:
+        order = one(conn, select(production_orders).where(production_orders.c.number == seals))
+        assert (order.status, order.received) == ("completed", 6)  # 7 good, 1 scrapped
+        valve_id = conn.execute(
+            select(production_orders.c.id).where(production_orders.c.number == valve)
+        ).scalar_one()
+        held = (
+            conn.execute(
+                select(reservations.c.quantity).where(
+                    reservations.c.production_order_id == valve_id,
+                    reservations.c.item_id == ids["seal"],
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert held == [2.0]  # 6 made for the valves, 4 of them consumed
+        fg = conn.execute(
+            select(stock.c.quantity).where(stock.c.item_id == ids["seal"], stock.c.location == "FG")
+        ).scalar_one()
+        assert fg == 2.0
+        assert (
+            conn.execute(
+                select(stock.c.quantity).where(
+                    stock.c.item_id == ids["seal"], stock.c.location == "STORES"
+                )
+            ).all()
+            == []
+        )

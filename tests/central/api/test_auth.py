@@ -152,3 +152,28 @@ def test_only_an_admin_overrides_a_credit_hold(shared_api: Api) -> None:
 def test_the_spine_views_need_no_token_yet(shared_api: Api) -> None:
     for path in ("/health", "/metrics", "/api/v1/edges", "/api/v1/station-totals"):
         assert shared_api.client.get(path).status_code == 200, path
+
+
+def test_only_an_admin_changes_a_credit_limit_and_leaving_it_out_keeps_it(api: Api) -> None:
+    api.ok(
+        api.post(
+            "/customers",
+            {"code": "LIM", "name": "Limited", "credit_limit_cents": 1000},
+            user="sales",
+        ),
+        201,
+    )
+    lifted = api.put(
+        "/customers/LIM", {"name": "Limited", "credit_limit_cents": None}, user="sales"
+    )
+    assert lifted.status_code == 403 and lifted.json()["error"]["details"]["roles"] == ["admin"]
+    phone = api.ok(
+        api.put("/customers/LIM", {"name": "Limited", "phone": "+43 1 234"}, user="sales")
+    )
+    assert phone["credit_limit_cents"] == 1000  # left out: kept, not lifted
+    assert (
+        api.ok(api.put("/customers/LIM", {"name": "Limited", "credit_limit_cents": 5000}))[
+            "credit_limit_cents"
+        ]
+        == 5000
+    )
