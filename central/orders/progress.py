@@ -226,33 +226,23 @@ def _consume(conn: Connection, consumed: list[dict[str, Any]]) -> None:
 
 def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
     """Book newly qualified pieces of last operations into finished goods."""
+    columns = (
+        P.id,
+        P.number,
+        P.status,
+        P.quantity,
+        P.received,
+        P.item_id,
+        P.sales_order_line_id,
+        P.parent_id,
+        items.c.tracking,
+    )
     rows = conn.execute(
-        select(
-            production_orders.c.id,
-            production_orders.c.number,
-            production_orders.c.status,
-            production_orders.c.quantity,
-            production_orders.c.received,
-            production_orders.c.item_id,
-            production_orders.c.sales_order_line_id,
-            production_orders.c.parent_id,
-            items.c.tracking,
-            func.sum(case((T.last, T.good - T.rejected), else_=0)).label("qualified"),
-        )
-        .join(operation_tasks, T.production_order_id == production_orders.c.id)
-        .join(items, items.c.id == production_orders.c.item_id)
-        .where(production_orders.c.number.in_(work_orders))
-        .group_by(
-            production_orders.c.id,
-            production_orders.c.number,
-            production_orders.c.status,
-            production_orders.c.quantity,
-            production_orders.c.received,
-            production_orders.c.item_id,
-            production_orders.c.sales_order_line_id,
-            production_orders.c.parent_id,
-            items.c.tracking,
-        )
+        select(*columns, func.sum(case((T.last, T.good - T.rejected), else_=0)).label("qualified"))
+        .join(operation_tasks, T.production_order_id == P.id)
+        .join(items, items.c.id == P.item_id)
+        .where(P.number.in_(work_orders))
+        .group_by(*columns)
     ).all()
     moves: list[inventory.Move] = []
     finished_edges: set[str] = set()

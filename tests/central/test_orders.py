@@ -106,6 +106,19 @@ def company(conn: Connection, *, credit_limit_cents: int | None = None) -> dict[
     return ids
 
 
+def draft(
+    conn: Connection, item: str, quantity: float, type: str = "make_to_order", **line: Any
+) -> str:
+    """A draft order of ACME's for one line."""
+    return sales.create(
+        conn,
+        customer="ACME",
+        type=type,
+        lines=[{"item": item, "quantity": quantity, **line}],
+        now=NOW,
+    )
+
+
 def one(conn: Connection, query: Any) -> Any:
     return conn.execute(query).one()
 
@@ -156,13 +169,7 @@ def test_confirming_a_make_to_order_line_plans_production_and_material(engine: E
         assert conn.execute(select(purchase_suggestions.c.quantity)).scalars().all() == [4.0]
         # a second order finds the bodies taken: all 10 are suggested for purchase
     with engine.begin() as conn:
-        second = sales.create(
-            conn,
-            customer="ACME",
-            type="make_to_order",
-            lines=[{"item": "VALVE-50", "quantity": 10}],
-            now=NOW,
-        )
+        second = draft(conn, "VALVE-50", 10)
         assert sales.confirm(conn, second, NOW)["reserved"] == []
 
 
@@ -204,13 +211,7 @@ def test_bad_orders_are_refused_and_change_nothing(engine: Engine) -> None:
             sales.create(conn, type="make_to_order", now=NOW, **kwargs)
         assert caught.value.code == code
     with engine.begin() as conn, pytest.raises(Invalid, match="technical specs"):
-        sales.create(
-            conn,
-            customer="ACME",
-            type="engineered",
-            lines=[{"item": "VALVE-50", "quantity": 1}],
-            now=NOW,
-        )
+        draft(conn, "VALVE-50", 1, "engineered")
     with engine.connect() as conn:
         assert conn.execute(select(sales_orders)).all() == []
 
@@ -231,13 +232,7 @@ def report(wo: str, op: str, good: int, scrap: int = 0, **extra: Any) -> dict[st
 def test_the_floor_drives_the_order_to_receipt_shipment_and_receivable(engine: Engine) -> None:
     with engine.begin() as conn:
         ids = company(conn)
-        number = sales.create(
-            conn,
-            customer="ACME",
-            type="make_to_order",
-            lines=[{"item": "VALVE-50", "quantity": 10}],
-            now=NOW,
-        )
+        number = draft(conn, "VALVE-50", 10)
         wo = sales.confirm(conn, number, NOW)["production_orders"][0]
         edges = production.release(conn, wo, NOW)
         assert edges == [EDGE]
@@ -333,13 +328,7 @@ def test_the_floor_drives_the_order_to_receipt_shipment_and_receivable(engine: E
 def test_cancelling_an_order_releases_its_material_and_planned_work(engine: Engine) -> None:
     with engine.begin() as conn:
         company(conn)
-        number = sales.create(
-            conn,
-            customer="ACME",
-            type="make_to_order",
-            lines=[{"item": "VALVE-50", "quantity": 10}],
-            now=NOW,
-        )
+        number = draft(conn, "VALVE-50", 10)
         planned = sales.confirm(conn, number, NOW)["production_orders"]
         sales.cancel(conn, number)
     with engine.connect() as conn:
@@ -352,13 +341,7 @@ def test_cancelling_an_order_releases_its_material_and_planned_work(engine: Engi
             conn, conn.execute(select(items.c.id).where(items.c.code == "BODY-50")).scalar_one()
         ) == [("B-001", 2.0), ("B-002", 4.0)]
     with engine.begin() as conn:
-        other = sales.create(
-            conn,
-            customer="ACME",
-            type="make_to_order",
-            lines=[{"item": "VALVE-50", "quantity": 1}],
-            now=NOW,
-        )
+        other = draft(conn, "VALVE-50", 1)
         wo = sales.confirm(conn, other, NOW)["production_orders"][0]
         production.release(conn, wo, NOW)
     with engine.begin() as conn, pytest.raises(Conflict, match="being made"):
@@ -395,13 +378,7 @@ def test_consumption_and_completion_free_reservations_and_scrap_returns_goods(
             [inventory.Move(ids["seal"], "", 2.0, "receipt", "WO-0", to_location="FG")],
             NOW,
         )
-        number = sales.create(
-            conn,
-            customer="ACME",
-            type="make_to_order",
-            lines=[{"item": "VALVE-50", "quantity": 2}],
-            now=NOW,
-        )
+        number = draft(conn, "VALVE-50", 2)
         confirmed = sales.confirm(conn, number, NOW)
         wo = confirmed["production_orders"][0]
         production.release(conn, wo, NOW)
@@ -468,13 +445,7 @@ def test_a_bought_item_sold_from_stores_is_reserved_shipped_and_its_shortage_sug
 ) -> None:
     with engine.begin() as conn:
         company(conn)
-        number = sales.create(
-            conn,
-            customer="ACME",
-            type="standard",
-            lines=[{"item": "BODY-50", "quantity": 8, "unit_price_cents": 900}],
-            now=NOW,
-        )
+        number = draft(conn, "BODY-50", 8, "standard", unit_price_cents=900)
         confirmed = sales.confirm(conn, number, NOW)
     # 6 on hand in stores are reserved, the 2 missing are suggested for this order line
     assert sum(r["quantity"] for r in confirmed["reserved"]) == 6.0
@@ -487,13 +458,7 @@ def test_a_bought_item_sold_from_stores_is_reserved_shipped_and_its_shortage_sug
         body = conn.execute(select(items.c.id).where(items.c.code == "BODY-50")).scalar_one()
         assert inventory.on_hand(conn, body) == 0.0
     with engine.begin() as conn:
-        other = sales.create(
-            conn,
-            customer="ACME",
-            type="standard",
-            lines=[{"item": "BODY-50", "quantity": 1}],
-            now=NOW,
-        )
+        other = draft(conn, "BODY-50", 1, "standard")
         sales.confirm(conn, other, NOW)
         sales.cancel(conn, other)
         statuses = (
@@ -519,13 +484,7 @@ def test_services_are_billed_and_partial_shipments_add_up_to_the_line(engine: En
         billed = shipping.ship(conn, contract, NOW)
         assert (billed["amount_cents"], billed["lines"]) == (50_000, [])
         # 3 bodies at 333.5 cents, shipped 1 + 2: 334 + 666 = 1,000.5 -> 1,000 (not 1,001)
-        order = sales.create(
-            conn,
-            customer="ACME",
-            type="standard",
-            lines=[{"item": "BODY-50", "quantity": 3, "unit_price_cents": 333}],
-            now=NOW,
-        )
+        order = draft(conn, "BODY-50", 3, "standard", unit_price_cents=333)
         assert sales.confirm(conn, order, NOW)["status"] == "ready"  # all from stock
         first = shipping.ship(conn, order, NOW, lines=[{"line_no": 1, "quantity": 1}])
         rest = shipping.ship(conn, order, NOW)
@@ -544,13 +503,7 @@ def test_a_component_made_for_an_order_is_reserved_for_it_and_consumed_from_good
 ) -> None:
     with engine.begin() as conn:
         ids = company(conn)
-        number = sales.create(
-            conn,
-            customer="ACME",
-            type="make_to_order",
-            lines=[{"item": "VALVE-50", "quantity": 2}],
-            now=NOW,
-        )
+        number = draft(conn, "VALVE-50", 2)
         valve, seals = sales.confirm(conn, number, NOW)["production_orders"]
         production.release(conn, seals, NOW)
     ingestor = Ingestor(engine, LAYOUT)
