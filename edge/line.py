@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,8 +55,15 @@ class StationState:
 
 
 class Line:
-    def __init__(self, stations: list[StationSettings], outbox: Outbox) -> None:
+    def __init__(
+        self,
+        stations: list[StationSettings],
+        outbox: Outbox,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.outbox = outbox
+        self.clock = clock  # wall time, the clock of the readings' timestamps
         self.stations = {s.name: StationState(s) for s in stations}
         self._by_signal: dict[str, list[tuple[StationState, str]]] = {}
         for state in self.stations.values():
@@ -89,9 +97,20 @@ class Line:
                     extra={"station": station, "counter": role, "error": str(exc)},
                 )
                 continue
-            if saved.bits == counter.tracker.bits:  # a changed width makes the baseline void
-                counter.tracker.last_value = saved.last_value
-                counter.tracker.last_timestamp = saved.last_timestamp
+            if saved.bits != counter.tracker.bits:  # a changed width makes the baseline void
+                continue
+            # Down longer than the counter takes to wrap, a reset and a rollover look alike:
+            # the old baseline could book pieces never made, so the counter starts afresh.
+            wrap_s = 2**saved.bits / counter.tracker.max_rate
+            age = self.clock() - (saved.last_timestamp or 0.0)
+            if saved.last_timestamp is not None and age > wrap_s:
+                log.warning(
+                    "edge was down longer than a counter wrap; counter re-baselines",
+                    extra={"station": station, "counter": role, "down_s": round(age)},
+                )
+                continue
+            counter.tracker.last_value = saved.last_value
+            counter.tracker.last_timestamp = saved.last_timestamp
 
     def on_readings(self, readings: list[Reading]) -> None:
         for reading in readings:

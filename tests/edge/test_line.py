@@ -184,11 +184,13 @@ def test_an_edge_with_a_modbus_press_records_states_and_counts(
 
 
 def test_a_restarted_edge_books_pieces_made_while_it_was_down_once(tmp_path: Path) -> None:
-    def run(readings: list[tuple[float, int]]) -> dict[str, Any]:
+    def run(readings: list[tuple[float, int]], restart_at: float = 0.0) -> dict[str, Any]:
         writer = Writer(tmp_path / "edge.db")
         outbox = Outbox(writer, "plant1/assembly/line1/edge1")
         try:
-            line = Line([STATION], outbox)
+            line = Line(
+                [STATION], outbox, clock=lambda: (T0 + timedelta(seconds=restart_at)).timestamp()
+            )
             for seconds, value in readings:
                 line.on_readings([reading("good", value, seconds)])
             writer.run(lambda conn: None)  # the counter state is committed
@@ -199,8 +201,16 @@ def test_a_restarted_edge_books_pieces_made_while_it_was_down_once(tmp_path: Pat
 
     assert run([(0, 100), (1, 105)])["good"] == 5
     # Down for 10 s at most 10 pieces/s: the 40 made meanwhile are booked, the repeat is not.
-    assert run([(11, 145), (12, 145)])["good"] == 45
+    assert run([(11, 145), (12, 145)], restart_at=11)["good"] == 45
     # A restart that reads the same value books nothing; a device reset to 3 books 3.
-    assert run([(13, 145), (14, 3)])["good"] == 48
+    assert run([(13, 145), (14, 3)], restart_at=13)["good"] == 48
     # An impossible jump across the restart is flagged and its count survives the restart.
-    assert run([(15, 60_000)]) == {**run([]), "good": 48, "implausible_jumps": 1}
+    assert run([(15, 60_000)], restart_at=15) == {
+        **run([], restart_at=15),
+        "good": 48,
+        "implausible_jumps": 1,
+    }
+    # Down for longer than the 16-bit counter wraps at 10 pieces/s (6,554 s), a reset to
+    # 200 would read as a rollover of 5,736 pieces: the counter starts afresh, books 0.
+    later = 15 + 2 * 3600
+    assert run([(later, 200), (later + 1, 203)], restart_at=later)["good"] == 48 + 3
