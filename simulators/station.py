@@ -56,19 +56,24 @@ class Issue:
 def next_job(
     orders: Sequence[dict[str, Any]], station: str, done: set[tuple[str, str]]
 ) -> Job | None:
-    """The first order in sequence with an operation at ``station`` not yet done."""
+    """The first order in sequence with an operation at ``station`` not yet done, for what
+    is left of it: central's dispatch says what was reported before (a restarted
+    terminal does not make an operation twice)."""
     for order in sorted(orders, key=lambda o: o["sequence"]):
         for op in order["operations"]:
+            left = round(op["quantity"]) - op.get("good", 0)
             if (
                 station in op.get("stations", [])
                 and (order["work_order"], op["operation"]) not in done
+                and op.get("status") != "done"
+                and left > 0
             ):
                 return Job(
                     order["work_order"],
                     order["item"],
                     op["operation"],
                     op["work_center"],
-                    max(1, round(op["quantity"])),
+                    left,
                 )
     return None
 

@@ -60,6 +60,8 @@ def dispatch_list(conn: Connection, edge_id: str) -> dict[str, Any]:
             operation_tasks.c.planned_start,
             operation_tasks.c.planned_end,
             operation_tasks.c.quantity.label("op_quantity"),
+            operation_tasks.c.status.label("op_status"),
+            operation_tasks.c.good.label("op_good"),
             work_centers.c.code.label("work_center"),
             work_centers.c.stations,
         )
@@ -92,6 +94,8 @@ def dispatch_list(conn: Connection, edge_id: str) -> dict[str, Any]:
             "work_center": r.work_center,
             "stations": list(r.stations),
             "quantity": r.op_quantity,
+            "status": r.op_status,
+            "good": int(r.op_good),
         }
         if r.planned_start:
             operation["planned_start"] = r.planned_start.isoformat()

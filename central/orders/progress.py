@@ -161,6 +161,11 @@ def apply(conn: Connection, edge_id: str, applied: Sequence[Event]) -> None:
     touched = set(reports) | set(checks)
     if touched:
         _receive(conn, sorted({wo for wo, _ in touched}), applied[-1].ts)
+    ended = sorted({row["wo"] for row in reports.values() if row["ended"]})
+    if ended:  # the edges' dispatch lists say which operations are done
+        order_ids = conn.execute(select(P.id).where(P.number.in_(ended))).scalars()
+        edges = {edge for order_id in order_ids for edge in dispatch.edges_of(conn, order_id)}
+        dispatch.refresh(conn, sorted(edges), applied[-1].ts)
 
 
 def _ts(text: str) -> datetime:

@@ -200,6 +200,8 @@ COMMAND_DISPATCH_LIST: dict[str, Any] = {
                         "planned_start": "2026-03-02T06:00:00Z",
                         "planned_end": "2026-03-02T09:30:00Z",
                         "quantity": 120.0,
+                        "status": "running",
+                        "good": 48,
                     },
                     {
                         "operation": "OP-30",
@@ -208,6 +210,8 @@ COMMAND_DISPATCH_LIST: dict[str, Any] = {
                         "planned_start": "2026-03-02T07:00:00Z",
                         "planned_end": "2026-03-02T11:00:00Z",
                         "quantity": 120.0,
+                        "status": "pending",
+                        "good": 0,
                     },
                 ],
             },
@@ -222,6 +226,8 @@ COMMAND_DISPATCH_LIST: dict[str, Any] = {
                         "work_center": "WC-SMT-1",
                         "stations": ["ST-10"],
                         "quantity": 40.0,
+                        "status": "pending",
+                        "good": 0,
                     }
                 ],
             },

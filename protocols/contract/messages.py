@@ -92,6 +92,12 @@ class DispatchOperation(BaseModel):
     planned_start: Timestamp | None = None
     planned_end: Timestamp | None = None
     quantity: PositiveQuantity
+    status: Literal["pending", "running", "done"] = Field(
+        "pending", description="as central knew it when it sent this version"
+    )
+    good: Annotated[int, Field(ge=0, strict=True)] = Field(
+        0, description="good pieces reported so far, as central knew it then"
+    )
 
 
 class DispatchOrder(BaseModel):

@@ -300,3 +300,25 @@ def test_the_cli_station_stops_cleanly_on_sigterm(edge: EdgeServer) -> None:
     assert b"Traceback" not in out
     kinds = [e.kind for e in edge.events()]
     assert kinds[-3:] == ["operator_logout", "operator_logout", "machine_state"]
+
+
+def test_a_restarted_terminal_works_only_what_central_says_is_left() -> None:
+    def op(name: str, status: str, good: int) -> dict[str, Any]:
+        return {
+            "operation": name,
+            "work_center": "CNC",
+            "stations": ["ST-10"],
+            "quantity": 20.0,
+            "status": status,
+            "good": good,
+        }
+
+    orders = [
+        {"work_order": "WO-1", "item": "V", "quantity": 20.0, "sequence": 1,
+         "operations": [op("10", "done", 20)]},
+        {"work_order": "WO-2", "item": "V", "quantity": 20.0, "sequence": 2,
+         "operations": [op("10", "running", 12)]},
+    ]  # fmt: skip
+    job = next_job(orders, "ST-10", set())
+    assert job is not None and (job.work_order, job.quantity) == ("WO-2", 8)
+    assert next_job(orders, "ST-10", {("WO-2", "10")}) is None
