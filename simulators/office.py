@@ -34,7 +34,15 @@ class OfficeSimulator:
         self.client.headers["Authorization"] = f"Bearer {token}"
         self.interval_s = interval_s
         self.random = random.Random(seed)
-        self.done = {"shipped": 0, "paid": 0, "released": 0, "ordered": 0, "refused": 0}
+        self.done = {
+            "shipped": 0,
+            "paid": 0,
+            "released": 0,
+            "ordered": 0,
+            "confirmed": 0,
+            "refused": 0,
+        }
+        self._owns_client = client is None
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -95,7 +103,7 @@ class OfficeSimulator:
         }
         order = self._post("ordered", "/api/v1/sales-orders", body)
         if order:
-            self._post("ordered", f"/api/v1/sales-orders/{order['number']}/confirm", {})
+            self._post("confirmed", f"/api/v1/sales-orders/{order['number']}/confirm", {})
             log.info("order taken", extra={"order": order["number"], "item": item["code"]})
 
     def run(self, rounds: int | None = None) -> None:
@@ -105,6 +113,14 @@ class OfficeSimulator:
             while not self._stop.is_set():
                 try:
                     self.round()
+                except httpx.HTTPStatusError as exc:
+                    log.warning(
+                        "central refused a read",
+                        extra={
+                            "status": exc.response.status_code,
+                            "error": exc.response.text[:300],
+                        },
+                    )
                 except httpx.HTTPError as exc:
                     log.warning("central unreachable", extra={"error": str(exc)})
                 done += 1
@@ -112,5 +128,6 @@ class OfficeSimulator:
                     break
                 self._stop.wait(self.interval_s)
         finally:
-            self.client.close()
+            if self._owns_client:
+                self.client.close()
             log.info("office closed", extra=self.done)

@@ -3,10 +3,11 @@
 The station talks, the edge listens: a ``LineReader`` thread reads the port (reopening
 it with back-off when it goes away) and hands each chunk to the device loop, where the
 lines are parsed with the configured pattern (``protocols.count_message``). A message
-becomes one ``good`` reading per counter in it; a line that does not match is an
-error and gives no reading; no message for ``stale_after_s`` while the port is open
-is an error too. Errors are logged when they start and when a good message clears
-them, as for every coordinator.
+becomes one ``good`` reading per counter in it. A line that does not match gives no
+reading and counts as an error, logged once per run of them, but leaves the device
+connected (a garbled line must not take the station's machine offline). A port that
+fails, or no message for ``stale_after_s`` while it is open, is a device error, logged
+when it starts and when a good message clears it, as for every coordinator.
 
 Messages read together are handed on as the newest value of each counter, stamped
 with the time they were read: the counters are running totals, so the newest value
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +31,8 @@ from edge.devices.serial_line import LineReader, SerialLine
 from protocols.count_message import DEFAULT_PATTERN, MessageError, compile_pattern, parse
 
 __all__ = ["SerialCounterCoordinator"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -44,6 +48,7 @@ class SerialCounterCoordinator(Coordinator):
     _port_open: bool = field(default=False, init=False, repr=False)
     _heard_at: float = field(default=0.0, init=False, repr=False)  # loop time
     _stale: bool = field(default=False, init=False, repr=False)
+    _garbled: bool = field(default=False, init=False, repr=False)  # in a run of bad lines
 
     def __post_init__(self) -> None:
         if not self.pattern.groupindex:
@@ -119,8 +124,18 @@ class SerialCounterCoordinator(Coordinator):
             try:
                 values = parse(self.pattern, text)
             except MessageError as exc:
-                self._failed(f"unreadable: {exc}")
+                # counted and logged once per run of them, but the port works: a garbled
+                # line must not take the station's machine offline
+                self.health.error_count += 1
+                if not self._garbled:
+                    self._garbled = True
+                    log.warning(
+                        "unreadable count message", extra={"device": self.name, "error": str(exc)}
+                    )
                 continue
+            if self._garbled:
+                self._garbled = False
+                log.info("count messages readable again", extra={"device": self.name})
             self._heard_at = asyncio.get_running_loop().time()
             self._stale = False
             self._recovered()

@@ -40,6 +40,7 @@ def test_a_round_ships_what_is_ready_releases_work_and_takes_an_order(
         token = create_user(conn, "office", ["sales", "planner"])
     ready = count(sqlite_engine, sales_orders, sales_orders.c.status == "ready")
     planned = count(sqlite_engine, production_orders, production_orders.c.status == "planned")
+    released = count(sqlite_engine, production_orders, production_orders.c.status == "released")
     orders, sent = count(sqlite_engine, sales_orders), count(sqlite_engine, shipments)
     assert ready >= 1 and planned >= 1
 
@@ -50,10 +51,11 @@ def test_a_round_ships_what_is_ready_releases_work_and_takes_an_order(
     assert count(sqlite_engine, sales_orders, sales_orders.c.status == "ready") == 0
     assert count(sqlite_engine, shipments) == sent + ready  # each with its invoice
     assert count(sqlite_engine, invoices) >= ready
-    assert count(sqlite_engine, production_orders, production_orders.c.status == "planned") >= (
-        planned - 1
+    assert count(sqlite_engine, production_orders, production_orders.c.status == "released") == (
+        released + 1
     )
     assert office.done["shipped"] == ready and office.done["released"] == 1
+    assert office.done["ordered"] == 1 and office.done["confirmed"] == 1
     assert count(sqlite_engine, sales_orders) == orders + 1  # a new order, confirmed
     with sqlite_engine.connect() as conn:
         newest = conn.execute(
