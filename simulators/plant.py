@@ -224,11 +224,14 @@ def _opcua(device: dict[str, Any], rate: float) -> OpcUaMachine | str:
     )
 
 
-def devices_for(config: dict[str, Any], rate: float) -> list[SimulatedDevice]:
-    """A simulator per device and serial scanner of an edge config, not yet started."""
+def devices_for(
+    config: dict[str, Any], rate: float, into: list[SimulatedDevice] | None = None
+) -> list[SimulatedDevice]:
+    """A simulator per device and serial scanner of an edge config, not yet started (each
+    appended to ``into`` as it is made: a made one may hold a pty already)."""
     stations = config.get("stations", [])
     roles = _roles(stations)
-    made: list[SimulatedDevice] = []
+    made: list[SimulatedDevice] = [] if into is None else into
     for device in config.get("devices", []):
         name, kind = device.get("name", "?"), device.get("kind")
         if kind in ("modbus_tcp", "modbus_rtu"):
@@ -278,8 +281,14 @@ def devices_for(config: dict[str, Any], rate: float) -> list[SimulatedDevice]:
 async def run_plant(config_path: Path, rate: float, stop: asyncio.Event) -> None:
     """Simulate the config's devices until ``stop`` is set; everything made is removed."""
     config = tomllib.loads(config_path.read_text())
-    devices = devices_for(config, rate)
+    devices: list[SimulatedDevice] = []
     try:
+        try:
+            devices_for(config, rate, devices)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PlantError(
+                f"{config_path}: cannot simulate: {type(exc).__name__}: {exc}"
+            ) from None
         for device in devices:
             await device.start()
             log.info("device simulated", extra={"device": device.name, "where": device.where()})
@@ -288,6 +297,10 @@ async def run_plant(config_path: Path, rate: float, stop: asyncio.Event) -> None
             print(f"  {device.name} ({device.kind}): {device.where()}", flush=True)
         await stop.wait()
     finally:
-        # started or not: a simulator not started yet may hold a pty already
+        # started or not: a simulator not started yet may hold a pty already; one that
+        # fails to stop must not leave the others' links and ptys behind
         for device in reversed(devices):
-            await device.stop()
+            try:
+                await device.stop()
+            except Exception:
+                log.exception("simulator did not stop cleanly", extra={"device": device.name})

@@ -19,8 +19,9 @@ __all__ = ["Pty", "link", "unlink"]
 class Pty:
     """A raw pseudo-terminal: the simulator writes to ``master``, the edge opens ``device``.
 
-    The slave stays open here too, so writes never fail while no edge has the port open;
-    what is written then waits in the line (some 64 KiB) for the edge to open the port.
+    The slave stays open here too, so writes never fail while no edge has the port open.
+    What is written meanwhile is not for the edge: pyserial flushes its input when it
+    opens the port, so the edge hears what is sent after it opened it.
     """
 
     def __init__(self) -> None:

@@ -84,3 +84,19 @@ def test_only_a_dead_link_is_replaced_and_only_our_link_removed(tmp_path: Path) 
     assert dead.is_symlink()
     ptys.unlink(dead, "/dev/null")
     assert not dead.is_symlink()
+
+
+def test_a_config_it_cannot_simulate_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "edge.toml"
+    config.write_text(
+        '[[devices]]\nname = "c1"\nkind = "serial_counter"\n'
+        f'serial_port = "{tmp_path / "c1.tty"}"\n'
+        '[[devices]]\nname = "press"\nkind = "modbus_tcp"\n'  # no host, no port
+    )
+
+    async def scenario() -> None:
+        with pytest.raises(PlantError, match="cannot simulate: KeyError"):
+            await run_plant(config, 5.0, asyncio.Event())
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert not (tmp_path / "c1.tty").exists()
