@@ -6,9 +6,12 @@ version never replaces a newer one, so a reconnect that replays them is harmless
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
+import threading
 import time
+from concurrent.futures import Future
 from typing import Any
 
 import orjson
@@ -24,6 +27,12 @@ class Downlink:
         self.writer = writer
         self.edge_id = edge_id
         self.layout = layout
+        # What is committed, kept in memory: stations read it on every poll, and a read
+        # through the one writer would queue behind the events being recorded.
+        self._lock = threading.Lock()
+        self._current: dict[str, tuple[int, dict[str, Any]]] = dict(writer.run(_load))
+        # the newest command's write: (future, command, version, body)
+        self._last: tuple[Future[bool], str, int, dict[str, Any]] | None = None
 
     def handle(self, topic: str, raw: bytes) -> None:
         try:
@@ -57,25 +66,44 @@ class Downlink:
                 == 1
             )
 
-        self.writer.submit(work).add_done_callback(
-            lambda f: log.info(
+        cached = orjson.loads(text)
+
+        def done(f: Future[bool]) -> None:
+            replaced = f.exception() is None and f.result()
+            if replaced:
+                self._remember(command.command, command.version, cached)
+            log.info(
                 "command cached",
                 extra={
                     "command": command.command,
                     "version": command.version,
-                    "replaced": f.exception() is None and f.result(),
+                    "replaced": replaced,
                 },
             )
-        )
+
+        future = self.writer.submit(work)
+        future.add_done_callback(done)
+        self._last = (future, command.command, command.version, cached)
+
+    def _remember(self, command: str, version: int, body: dict[str, Any]) -> None:
+        with self._lock:
+            held = self._current.get(command)
+            if held is None or held[0] < version:
+                self._current[command] = (version, body)
 
     def current(self, command: str) -> tuple[int, dict[str, Any]] | None:
         """The cached version and body of a command, if central has sent one."""
+        last = self._last
+        if last is not None:  # a command being written is read once it is committed
+            future, name, version, body = last
+            with contextlib.suppress(Exception):
+                # (its done callback may not have run yet when result() returns)
+                if future.result(timeout=10):
+                    self._remember(name, version, body)
+        with self._lock:
+            return self._current.get(command)
 
-        def work(conn: sqlite3.Connection) -> tuple[int, dict[str, Any]] | None:
-            row = conn.execute(
-                "SELECT version, body FROM downlink WHERE command = ?", (command,)
-            ).fetchone()
-            return (row[0], orjson.loads(row[1])) if row else None
 
-        result: tuple[int, dict[str, Any]] | None = self.writer.run(work)
-        return result
+def _load(conn: sqlite3.Connection) -> list[tuple[str, tuple[int, dict[str, Any]]]]:
+    rows = conn.execute("SELECT command, version, body FROM downlink").fetchall()
+    return [(command, (version, orjson.loads(body))) for command, version, body in rows]
