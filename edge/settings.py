@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from protocols.count_message import DEFAULT_PATTERN, compile_pattern
+from protocols.serial_lines import Terminator
 
 
 class _Section(BaseModel):
@@ -42,7 +43,7 @@ class ScannerSettings(_Section):
     parity: Literal["none", "even", "odd"] = "none"
     bytesize: Literal[7, 8] = 8
     stopbits: Literal[1, 2] = 1
-    terminator: Literal["CR", "LF", "CRLF"] = "CR"
+    terminator: Terminator = "CR"
 
 
 class ModbusTagSettings(_Section):
@@ -78,7 +79,7 @@ class DeviceSettings(_Section):
     bytesize: Literal[7, 8] = 8
     stopbits: Literal[1, 2] = 1
     # count station
-    terminator: Literal["CR", "LF", "CRLF"] = Field("CR", description="what ends a message")
+    terminator: Terminator = Field("CR", description="what ends a message")
     pattern: str = Field(DEFAULT_PATTERN, description="a message; named groups are the tags")
     stale_after_s: float = Field(10.0, gt=0, description="no message this long is an error")
     # Modbus

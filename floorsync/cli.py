@@ -20,9 +20,9 @@ from floorsync.bench.options import (
     scan_arguments,
 )
 from floorsync.config import ConfigError, load
+from protocols.serial_lines import TERMINATORS
 
 Handler = Callable[[argparse.Namespace], int]
-TERMINATORS = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}
 
 
 def _edge(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 from protocols.count_message import DEFAULT_PATTERN, MessageError, compile_pattern, parse
 from protocols.modbus import TagSpec
+from protocols.serial_lines import TERMINATORS
 from simulators import ptys
 from simulators.count_station import CountStation
 from simulators.modbus import ModbusMachine, Production
@@ -43,7 +44,6 @@ __all__ = ["PlantError", "SimulatedDevice", "devices_for", "run_plant"]
 
 log = logging.getLogger(__name__)
 
-TERMINATORS = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}
 SCAN_INTERVAL_S = 5.0
 MESSAGE_INTERVAL_S = 0.5
 

@@ -16,10 +16,9 @@ from typing import Literal
 
 import serial
 
-__all__ = ["TERMINATORS", "LineReader", "SerialLine"]
+from protocols.serial_lines import TERMINATORS, Terminator
 
-Terminator = Literal["CR", "LF", "CRLF"]
-TERMINATORS: dict[Terminator, bytes] = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}
+__all__ = ["TERMINATORS", "LineReader", "SerialLine"]
 
 
 @dataclass(frozen=True)

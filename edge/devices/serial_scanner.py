@@ -14,6 +14,7 @@ from typing import Literal
 
 from edge.devices.base import DeviceHealth
 from edge.devices.serial_line import LineReader, SerialLine
+from protocols.serial_lines import Terminator
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class SerialScannerSettings:
     parity: Literal["none", "even", "odd"] = "none"
     bytesize: Literal[7, 8] = 8
     stopbits: Literal[1, 2] = 1
-    terminator: Literal["CR", "LF", "CRLF"] = "CR"
+    terminator: Terminator = "CR"
     encoding: str = "latin-1"  # scanners send bytes; GS (0x1D) and friends must survive
 
 
