@@ -1,0 +1,24 @@
+"""The one error of station workflows: ``Refused``, a rule said no and nothing changed.
+
+Reason codes (stable, for the terminal and the logs):
+
+- ``unknown_work_order``, ``unknown_operation``, ``not_at_station``
+- ``unknown_badge``, ``missing_skill``, ``not_logged_in``
+- ``no_gtin``, ``unknown_gtin``, ``not_in_bom``, ``no_lot``, ``lot_expired``
+- ``quantity_needed``, ``bad_quantity``, ``over_issue``
+- ``unknown_defect_code``
+"""
+
+from __future__ import annotations
+
+
+class Refused(Exception):
+    """A station input broke a rule; ``message`` is what the worker reads on the terminal."""
+
+    def __init__(self, reason_code: str, message: str) -> None:
+        super().__init__(message)
+        self.reason_code = reason_code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"Refused({self.reason_code!r}, {self.message!r})"
