@@ -4,7 +4,8 @@
   first report starts the task (and its production order), ``operation_end`` ends it.
 * ``material_issue``: material consumed by lot, and the lot leaves stores.
 * ``inspection``: inspected and rejected counts; a ``scrap`` disposition rejects the
-  pieces inspected, a ``rework`` one sends them back as rework.
+  pieces inspected, a ``rework`` one sends them back to the operation named in
+  ``rework_operation`` (default: the one inspected), which runs again if it was done.
 * When the last operation of a production order has more qualified pieces (good minus
   rejected) than were received, the difference is booked into finished goods against
   the order line: lot = work order number (serial-tracked items get one serial per
@@ -81,6 +82,7 @@ def apply(conn: Connection, edge_id: str, applied: Sequence[Event]) -> None:
     checks: dict[tuple[str, str], dict[str, Any]] = {}
     consumed: list[dict[str, Any]] = []
     inspected: list[dict[str, Any]] = []
+    reopened: set[tuple[str, str]] = set()
     for env in applied:
         kind, p = env.kind, env.payload
         if kind == "production_report":
@@ -125,14 +127,15 @@ def apply(conn: Connection, edge_id: str, applied: Sequence[Event]) -> None:
             )
         elif kind == "inspection":
             key = (p["work_order"], p["operation"])
-            check = checks.setdefault(
-                key, {"wo": key[0], "op": key[1], "d_inspected": 0, "d_rejected": 0, "d_rework": 0}
-            )
-            check["d_inspected"] += p["inspected"]
+            _check(checks, key)["d_inspected"] += p["inspected"]
             if p["disposition"] == "scrap":
-                check["d_rejected"] += p["inspected"]
+                _check(checks, key)["d_rejected"] += p["inspected"]
             elif p["disposition"] == "rework":
-                check["d_rework"] += p["inspected"]
+                # the pieces go back in the routing: the operation they return to redoes them
+                back = (p["work_order"], p.get("rework_operation") or p["operation"])
+                _check(checks, back)["d_rework"] += p["inspected"]
+                if back != key:
+                    reopened.add(back)
             inspected.append(
                 {
                     "work_order": p["work_order"],
@@ -143,6 +146,9 @@ def apply(conn: Connection, edge_id: str, applied: Sequence[Event]) -> None:
                     "inspector": p["inspector"],
                     "lot": p.get("lot"),
                     "serial": p.get("serial"),
+                    "sampling": p.get("check", "sample"),
+                    "result": p.get("result"),
+                    "rework_operation": p.get("rework_operation"),
                     "station": env.station,
                     "edge_id": edge_id,
                     "seq": env.seq,
@@ -161,11 +167,25 @@ def apply(conn: Connection, edge_id: str, applied: Sequence[Event]) -> None:
     touched = set(reports) | set(checks)
     if touched:
         _receive(conn, sorted({wo for wo, _ in touched}), applied[-1].ts)
-    ended = sorted({row["wo"] for row in reports.values() if row["ended"]})
+    for wo, op in sorted(reopened):  # a finished operation with rework to do runs again
+        conn.execute(
+            update(operation_tasks)
+            .where(T.work_order == wo, T.operation == op, T.status == "done")
+            .values(status="running")
+        )
+    ended = sorted(
+        {row["wo"] for row in reports.values() if row["ended"]} | {w for w, _ in reopened}
+    )
     if ended:  # the edges' dispatch lists say which operations are done
         order_ids = conn.execute(select(P.id).where(P.number.in_(ended))).scalars()
         edges = {edge for order_id in order_ids for edge in dispatch.edges_of(conn, order_id)}
         dispatch.refresh(conn, sorted(edges), applied[-1].ts)
+
+
+def _check(checks: dict[tuple[str, str], dict[str, Any]], key: tuple[str, str]) -> dict[str, Any]:
+    return checks.setdefault(
+        key, {"wo": key[0], "op": key[1], "d_inspected": 0, "d_rejected": 0, "d_rework": 0}
+    )
 
 
 def _ts(text: str) -> datetime:

@@ -95,6 +95,10 @@ class ProductionReport(Payload):
     crew: list[CrewShare] = Field(default_factory=list)
     source: Literal["counter", "terminal"] = "terminal"
     operation_end: Flag = Field(default=False, description="the last report of this operation")
+    closed_short_approved_by: Code | None = Field(
+        default=None,
+        description="supervisor who approved ending the operation short of its quantity",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ProductionReport:
@@ -129,6 +133,24 @@ class Inspection(Payload):
     inspector: Code
     lot: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     serial: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    check: Literal["sample", "full"] = Field(
+        default="sample", description="a sample of the pieces, or every piece (100 %)"
+    )
+    result: Literal["pass", "fail"] | None = Field(
+        default=None, description="pass or fail; when absent, fail if any defect was found"
+    )
+    rework_operation: Code | None = Field(
+        default=None,
+        description="the operation reworked pieces go back to; absent: the one inspected",
+    )
+
+    @model_validator(mode="after")
+    def _rework_target(self) -> Inspection:
+        if self.rework_operation is not None and self.disposition != "rework":
+            raise ValueError("rework_operation is only for the disposition 'rework'")
+        if self.result == "pass" and self.disposition != "accept":
+            raise ValueError("a passed inspection is accepted; rework or scrap means 'fail'")
+        return self
 
 
 class MachineState(Payload):

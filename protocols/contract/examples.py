@@ -103,6 +103,9 @@ ENVELOPES: dict[str, dict[str, Any]] = {
             "disposition": "rework",
             "inspector": "EMP-0107",
             "lot": "L260227-07",
+            "check": "sample",
+            "result": "fail",
+            "rework_operation": "OP-20",
         },
     ),
     "machine_state": _envelope(

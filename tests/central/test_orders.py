@@ -12,6 +12,7 @@ from central.db.domain import (
     bom_lines,
     customers,
     dispatches,
+    inspections,
     invoices,
     items,
     operation_tasks,
@@ -555,3 +556,42 @@ def test_a_component_made_for_an_order_is_reserved_for_it_and_consumed_from_good
             ).all()
             == []
         )
+
+
+def test_rework_sends_pieces_back_to_an_earlier_operation_which_runs_again(
+    engine: Engine,
+) -> None:
+    with engine.begin() as conn:
+        company(conn)
+        wo = sales.confirm(conn, draft(conn, "VALVE-50", 4), NOW)["production_orders"][0]
+        dispatch.refresh(conn, production.release(conn, wo, NOW), NOW)
+    check = {
+        "work_order": wo,
+        "operation": "20",
+        "inspected": 2,
+        "disposition": "rework",
+        "defects": [{"code": "LEAK", "quantity": 2}],
+        "inspector": "EMP-7",
+        "check": "full",
+        "result": "fail",
+        "rework_operation": "10",
+    }
+    Ingestor(engine, LAYOUT).handle(
+        events_topic(),
+        batch(
+            envelope(1, report(wo, "10", 4, operation_end=True)),
+            envelope(2, check, kind="inspection"),
+        ),
+    )
+    with engine.connect() as conn:
+        tasks = {
+            t.operation: t
+            for t in conn.execute(select(operation_tasks).where(operation_tasks.c.work_order == wo))
+        }
+        assert (tasks["10"].status, tasks["10"].rework) == ("running", 2)
+        assert (tasks["20"].inspected, tasks["20"].rework) == (2, 0)
+        row = one(conn, select(inspections))
+        assert (row.sampling, row.result, row.rework_operation) == ("full", "fail", "10")
+        listing = one(conn, select(dispatches).where(dispatches.c.command == "dispatch_list"))
+        [order] = [o for o in listing.body["orders"] if o["work_order"] == wo]
+        assert order["operations"][0]["status"] == "running"  # the edge sees it open again

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,11 +15,7 @@ from central.db import make_engine, migrate
 from central.service import CentralSync
 from central.settings import CentralSettings, DatabaseSettings, MqttSettings
 from tests.central.conftest import EDGE
-
-with warnings.catch_warnings():
-    # Starlette 1.x would rather drive its TestClient with httpx2; httpx is what we depend on.
-    warnings.filterwarnings("ignore", "Using `httpx`")
-    from fastapi.testclient import TestClient
+from tests.helpers import TestClient
 
 ROLES = {
     "admin": ["admin"],
