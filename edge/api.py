@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from edge.node import EdgeNode
+from edge.terminal_api import router as terminal_router
 from protocols.api import ApiError, install_error_handlers
 from protocols.contract import ContractError
 
@@ -76,6 +77,21 @@ class _Metrics(Collector):
             errors.add_metric([c.name], c.health.error_count)
         yield connected
         yield errors
+        ws = self.node.workstations
+        steps = CounterMetricFamily(
+            "floorsync_edge_station_steps", "station steps accepted", labels=["station"]
+        )
+        for station, count in sorted(ws.accepted.items()):
+            steps.add_metric([station], count)
+        yield steps
+        refused = CounterMetricFamily(
+            "floorsync_edge_station_refusals",
+            "station inputs refused, by reason",
+            labels=["station", "reason"],
+        )
+        for (station, reason), count in sorted(ws.refusals.items()):
+            refused.add_metric([station, reason], count)
+        yield refused
         for name, value, text in (
             ("batches_sent", up.batches_sent, "MQTT messages of events published"),
             ("events_sent", up.events_sent, "events published, resends included"),
@@ -97,6 +113,7 @@ def create_app(node: EdgeNode, *, manage: bool = True) -> FastAPI:
 
     app = FastAPI(title="FloorSync edge", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
+    app.include_router(terminal_router(node))
     registry = CollectorRegistry()
     registry.register(_Metrics(node))
 

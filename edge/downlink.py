@@ -11,6 +11,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -33,6 +34,8 @@ class Downlink:
         self._current: dict[str, tuple[int, dict[str, Any]]] = dict(writer.run(_load))
         # the newest command's write: (future, command, version, body)
         self._last: tuple[Future[bool], str, int, dict[str, Any]] | None = None
+        # called with the command's name when a newer version is committed
+        self.on_change: Callable[[str], None] = lambda _: None
 
     def handle(self, topic: str, raw: bytes) -> None:
         try:
@@ -88,8 +91,11 @@ class Downlink:
     def _remember(self, command: str, version: int, body: dict[str, Any]) -> None:
         with self._lock:
             held = self._current.get(command)
-            if held is None or held[0] < version:
+            newer = held is None or held[0] < version
+            if newer:
                 self._current[command] = (version, body)
+        if newer:
+            self.on_change(command)
 
     def current(self, command: str) -> tuple[int, dict[str, Any]] | None:
         """The cached version and body of a command, if central has sent one."""

@@ -46,6 +46,8 @@ class Counter:
 class StationState:
     settings: StationSettings
     machine_state: str | None = None
+    state_since: datetime | None = None
+    state_reason: str | None = None
     counters: dict[str, Counter] = field(default_factory=dict)
     reason: str | None = None
 
@@ -77,7 +79,15 @@ class Line:
                 self._by_signal.setdefault(cfg.state.tag, []).append((state, "state"))
                 if cfg.state.reason_tag:
                     self._by_signal.setdefault(cfg.state.reason_tag, []).append((state, "reason"))
+        # who hears of booked pieces and state changes (the station workflows): set by the node
+        self.on_pieces: Callable[[str, str, int, datetime], None] = lambda *_: None
+        self.on_state: Callable[[str, str, datetime], None] = lambda *_: None
         self.outbox.writer.run(self._load_counters)
+
+    def counted(self, station: str) -> tuple[int, int]:
+        """The good and scrap pieces the station's counters booked so far."""
+        state = self.stations.get(station)
+        return (state.booked("good"), state.booked("scrap")) if state else (0, 0)
 
     def _load_counters(self, conn: sqlite3.Connection) -> None:
         rows = conn.execute(
@@ -149,6 +159,8 @@ class Line:
             log.info("counter reset", extra={"station": state.settings.name, "counter": role})
         counter.booked += booked.delta
         self._save(state.settings.name, role, counter)
+        if booked.delta:
+            self.on_pieces(state.settings.name, role, booked.delta, reading.source_ts)
 
     def _save(self, station: str, role: str, counter: Counter) -> None:
         """Queue the counter's new baseline and total; the writer commits it with its group."""
@@ -194,7 +206,7 @@ class Line:
     def _record(self, state: StationState, new: str, reason: str | None, since: datetime) -> None:
         if new == state.machine_state:
             return
-        state.machine_state = new
+        state.machine_state, state.state_since, state.state_reason = new, since, reason
         payload: dict[str, object] = {
             "machine": state.settings.machine,
             "state": new,
@@ -212,12 +224,15 @@ class Line:
         log.info(
             "machine state", extra={"station": state.settings.name, "state": new, "reason": reason}
         )
+        self.on_state(state.settings.name, new, since)
 
     def status(self) -> dict[str, dict[str, object]]:
         return {
             name: {
                 "machine": s.settings.machine,
                 "machine_state": s.machine_state,
+                "state_since": s.state_since.isoformat() if s.state_since else None,
+                "reason": s.state_reason,
                 "good": s.booked("good"),
                 "scrap": s.booked("scrap"),
                 "implausible_jumps": sum(c.implausible for c in s.counters.values()),

@@ -22,5 +22,11 @@ def run(settings: EdgeSettings) -> None:
     gc.collect()
     gc.freeze()
     uvicorn.run(
-        app, host=settings.http.host, port=settings.http.port, log_config=None, access_log=False
+        app,
+        host=settings.http.host,
+        port=settings.http.port,
+        log_config=None,
+        access_log=False,
+        # open terminal and dashboard streams must not hold a stopping edge forever
+        timeout_graceful_shutdown=3,
     )

@@ -7,6 +7,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from edge.changes import Changes
 from edge.devices.factory import build as build_coordinator
 from edge.devices.loop import DeviceLoop
 from edge.devices.serial_scanner import SerialScanner, SerialScannerSettings
@@ -15,8 +16,10 @@ from edge.line import Line
 from edge.outbox import Outbox
 from edge.scanning import ScanRecorder
 from edge.settings import EdgeSettings
+from edge.stations import Refused
 from edge.store import Writer
 from edge.uplink import Uplink, UplinkSettings
+from edge.workstations import CannotRecord, Workstations
 from protocols.contract import EdgeAddress, TopicLayout
 from protocols.mqtt import BrokerUrl
 
@@ -51,13 +54,28 @@ class EdgeNode:
         self.line = Line(settings.stations, self.outbox)
         self.coordinators = [build_coordinator(d) for d in settings.devices]
         self.devices = DeviceLoop(self.coordinators, self.line.on_readings, self.line.device_down)
+        self.changes = Changes()
+        self.workstations = Workstations(
+            settings, self.outbox, self.downlink, self.line, self.changes
+        )
+        self.uplink.on_connection = lambda _: self.changes.bump(*self.workstations.stations, "line")
 
     def _on_serial_scan(self, station: str, device: str, raw: str) -> None:
+        if station in self.workstations.stations:
+            # a station with a terminal: the scan is a step of its workflow, shown there
+            try:
+                self.workstations.scan(station, raw)
+            except (Refused, CannotRecord) as exc:
+                log.info("serial scan refused", extra={"device": device, "reason": str(exc)})
+            except Exception:  # the scanner's thread must live on to read the next scan
+                log.exception("serial scan failed", extra={"device": device})
+            return
         result = self.scans.submit(station, device, raw)
         if not result.accepted:
             log.warning("serial scan refused", extra={"device": device, "reason": result.reason})
 
     def start(self) -> None:
+        self.workstations.start()
         self.uplink.start()
         for scanner in self.scanners:
             scanner.start()
@@ -78,6 +96,7 @@ class EdgeNode:
         for scanner in self.scanners:
             scanner.stop()
         self.uplink.stop()
+        self.workstations.stop()
         self.outbox.close()
         self.writer.close()
         log.info("edge stopped", extra={"edge_id": self.edge_id})

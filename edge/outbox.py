@@ -11,10 +11,11 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import ValidationError
@@ -22,6 +23,8 @@ from pydantic import ValidationError
 from edge.store import Writer, connect
 from protocols.contract import CONTRACT_VERSION, ContractError, payload_model
 from protocols.contract.ids import new_event_id
+
+T = TypeVar("T")
 
 STATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
 
@@ -136,12 +139,39 @@ class Outbox:
                 )
         return pending.future
 
-    def _insert(self, conn: sqlite3.Connection, taken: list[list[_Pending]]) -> int:
-        if not taken:  # the writer runs a unit again after a failed group: same events
-            with self._pending_lock:
-                taken.append(self._pending)
-                self._pending, self._flush_queued = [], False
-        group = taken[0]
+    def submit_with(
+        self,
+        events: Sequence[tuple[str, str, dict[str, Any]]],
+        work: Callable[[sqlite3.Connection], T],
+    ) -> Future[tuple[list[Recorded], T]]:
+        """Record ``events`` (kind, station, payload) and run ``work`` in one transaction.
+
+        A station's state and the events that changed it commit together or not at all,
+        so a crash can neither lose a recorded step nor record it twice. ContractError at
+        once if an event is invalid.
+        """
+        prepared = [self.prepare(kind, station, payload) for kind, station, payload in events]
+        now = time.time()
+        group = [
+            _Pending(event_id, kind, station, now, head, tail, Future())
+            for (kind, station, _), (event_id, head, tail) in zip(events, prepared, strict=True)
+        ]
+
+        def unit(conn: sqlite3.Connection) -> tuple[list[Recorded], T]:
+            first = self._write(conn, group) if group else self._last_seq + 1
+            done = work(conn)
+            return [Recorded(first + n, p.event_id) for n, p in enumerate(group)], done
+
+        future = self.writer.submit(unit)
+        if group:
+            future.add_done_callback(lambda _: self._notify())
+        return future
+
+    def _notify(self) -> None:
+        with self._appended:
+            self._appended.notify_all()
+
+    def _write(self, conn: sqlite3.Connection, group: list[_Pending]) -> int:
         first = self._last_seq + 1
         conn.executemany(
             "INSERT INTO outbox (seq, event_id, kind, station, recorded_at, body)"
@@ -151,8 +181,16 @@ class Outbox:
                 for seq, p in enumerate(group, start=first)
             ],
         )
+        # (a failed transaction reloads the number from the file: see _load_state)
         self._last_seq = first + len(group) - 1
         return first
+
+    def _insert(self, conn: sqlite3.Connection, taken: list[list[_Pending]]) -> int:
+        if not taken:  # the writer runs a unit again after a failed group: same events
+            with self._pending_lock:
+                taken.append(self._pending)
+                self._pending, self._flush_queued = [], False
+        return self._write(conn, taken[0])
 
     def _inserted(self, done: Future[int], taken: list[list[_Pending]]) -> None:
         error = done.exception()
@@ -166,8 +204,7 @@ class Outbox:
                 p.future.set_result(Recorded(done.result() + offset, p.event_id))
             else:
                 p.future.set_exception(error)
-        with self._appended:
-            self._appended.notify_all()
+        self._notify()
 
     def append(
         self, kind: str, station: str, payload: dict[str, Any], ts: datetime | None = None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edge.pins import is_pin_hash
 from protocols.count_message import DEFAULT_PATTERN, compile_pattern
 from protocols.serial_lines import Terminator
 
@@ -21,6 +24,17 @@ class NodeSettings(_Section):
     line: str
     name: str = Field(description="this edge node's name on its line")
     data_dir: Path = Field(Path("var/edge"), description="where the edge's SQLite file lives")
+    timezone: str = Field("UTC", description="the plant's IANA time zone: shifts, lot expiry")
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> NodeSettings:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"timezone {self.timezone!r} is not an IANA time zone (e.g. Europe/Berlin)"
+            ) from None
+        return self
 
 
 class MqttSettings(_Section):
@@ -144,13 +158,72 @@ class MachineStateSettings(_Section):
 
 
 class StationSettings(_Section):
-    name: str
-    machine: str = Field(description="the machine's name in machine_state events")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+    machine: str | None = Field(
+        None, description="the machine's name in machine_state events; none: a manual station"
+    )
     good_counter: str | None = Field(None, description="device.tag of the good-piece counter")
     scrap_counter: str | None = Field(None, description="device.tag of the scrap counter")
     counter_bits: Literal[16, 32] = 32
     max_rate: float = Field(50.0, gt=0, description="most pieces per second possible")
     state: MachineStateSettings | None = None
+    report_every_pieces: int | None = Field(
+        10, ge=1, description="report counted pieces after this many; none: off"
+    )
+    report_every_s: float | None = Field(
+        60.0, gt=0, description="report counted pieces at least this often; none: off"
+    )
+    inspection_check: Literal["sample", "full"] = Field(
+        "sample",
+        description="where the routing requires inspection: one inspection (sample) or"
+        " every piece (full) before the operation may close",
+    )
+    ideal_cycle_s: float | None = Field(
+        None,
+        gt=0,
+        description="the machine's ideal seconds per piece for OEE; unset: the routing's run time",
+    )
+
+    @model_validator(mode="after")
+    def _machine_for_signals(self) -> StationSettings:
+        if self.machine is None and (self.state or self.good_counter or self.scrap_counter):
+            raise ValueError(f"station {self.name}: counters and a state need a machine name")
+        return self
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ShiftSettings(_Section):
+    name: str
+    start: time = Field(description="local start, HH:MM")
+    end: time = Field(description="local end, HH:MM; at or before start: ends the next day")
+    days: list[Weekday] = Field(
+        default_factory=lambda: list(WEEKDAYS),
+        description="the days the shift starts on",
+    )
+
+
+class SupervisorSettings(_Section):
+    badge: str = Field(description="the supervisor's badge")
+    name: str
+    pin_hash: str = Field(
+        repr=False, description="from `floorsync edge pin-hash`; never the PIN itself"
+    )
+
+    @model_validator(mode="after")
+    def _hash_form(self) -> SupervisorSettings:
+        if not is_pin_hash(self.pin_hash):
+            raise ValueError(
+                f"supervisor {self.badge}: pin_hash is not a hash from `floorsync edge pin-hash`"
+            )
+        return self
+
+
+class TerminalSettings(_Section):
+    pin_attempts: int = Field(5, ge=1, description="wrong PINs in a row before a lockout")
+    pin_lockout_s: float = Field(300.0, gt=0, description="how long a lockout lasts")
 
 
 class HttpSettings(_Section):
@@ -166,9 +239,15 @@ class EdgeSettings(_Section):
     scanners: list[ScannerSettings] = Field(default_factory=list)
     devices: list[DeviceSettings] = Field(default_factory=list)
     stations: list[StationSettings] = Field(default_factory=list)
+    shifts: list[ShiftSettings] = Field(default_factory=list)
+    supervisors: list[SupervisorSettings] = Field(default_factory=list)
+    terminal: TerminalSettings = TerminalSettings()
 
     @model_validator(mode="after")
     def _signals_exist(self) -> EdgeSettings:
+        names = [s.name for s in self.stations]
+        if len(set(names)) != len(names):
+            raise ValueError("station names must be unique")
         tags = {f"{d.name}.{tag}" for d in self.devices for tag in d.tag_names()}
         for station in self.stations:
             wanted = [station.good_counter, station.scrap_counter]

@@ -17,6 +17,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from edge.kpi import KpiRecorder
+
 log = logging.getLogger(__name__)
 
 Work = Callable[[sqlite3.Connection], Any]
@@ -69,6 +71,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "stations",
+        """
+        CREATE TABLE station_state (
+            station TEXT PRIMARY KEY,
+            body TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        """
+        + KpiRecorder.SCHEMA,
+    ),
 ]
 
 
@@ -108,6 +121,7 @@ class Writer:
         self._conn = connect(path)
         migrate(self._conn)
         self.commits = 0
+        self._closed = False
         # Called in the writer thread after a rollback, so in-memory state can be reloaded.
         self.on_rollback: list[Callable[[sqlite3.Connection], None]] = []
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
@@ -116,6 +130,9 @@ class Writer:
     def submit(self, work: Work) -> Future[Any]:
         """Queue a unit of work; the future resolves once its transaction is committed."""
         future: Future[Any] = Future()
+        if self._closed:  # nobody would ever run it: fail now rather than wait forever
+            future.set_exception(RuntimeError("the edge store is closed"))
+            return future
         self._queue.put((work, future))
         return future
 
@@ -124,6 +141,9 @@ class Writer:
         return self.submit(work).result()
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self._queue.put(None)
         self._thread.join()
         self._conn.close()

@@ -112,6 +112,8 @@ class Uplink:
         self.events_sent = 0
         self.resends = 0
         self.last_ack_wall: float | None = None
+        # told True when connected and subscribed, False when the connection is lost
+        self.on_connection: Callable[[bool], None] = lambda _: None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -180,6 +182,9 @@ class Uplink:
                 # Whatever was in flight before may be lost: send again from the last ack.
                 self._rewind("connected")
                 self._lock.notify_all()
+            else:
+                return
+        self.on_connection(True)
 
     def _on_disconnect(
         self, _c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object = None
@@ -187,6 +192,7 @@ class Uplink:
         with self._lock:
             self._ready = False
         log.warning("uplink disconnected", extra={"edge_id": self.edge_id, "reason": str(rc)})
+        self.on_connection(False)
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         if msg.topic == self.ack_topic:

@@ -18,6 +18,7 @@ from floorsync.bench.options import (
     modbus_arguments,
     opcua_arguments,
     scan_arguments,
+    terminal_arguments,
 )
 from floorsync.config import ConfigError, load
 from protocols.serial_lines import TERMINATORS
@@ -29,6 +30,9 @@ def _edge(args: argparse.Namespace) -> int:
     from edge.main import run
     from edge.settings import EdgeSettings
 
+    if args.config is None:
+        print("floorsync edge: --config is required to run the edge", file=sys.stderr)
+        return 2
     settings = load(
         EdgeSettings,
         args.config,
@@ -40,6 +44,26 @@ def _edge(args: argparse.Namespace) -> int:
     )
     logs.setup("edge", args.log_level)
     run(settings)
+    return 0
+
+
+def _edge_pin_hash(args: argparse.Namespace) -> int:
+    import getpass
+
+    from edge.pins import hash_pin
+
+    if sys.stdin.isatty():
+        pin = getpass.getpass("supervisor PIN: ")
+        if getpass.getpass("again: ") != pin:
+            print("floorsync edge pin-hash: the PINs differ", file=sys.stderr)
+            return 1
+    else:
+        pin = sys.stdin.readline().strip()
+    try:
+        print(hash_pin(pin))
+    except ValueError as exc:
+        print(f"floorsync edge pin-hash: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -120,7 +144,6 @@ def _sim_station(args: argparse.Namespace) -> int:
         sim = LineStation(
             args.edge_url,
             args.station,
-            machine=args.machine,
             rate=args.rate,
             poll_s=args.poll,
             seed=args.seed,
@@ -278,7 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--broker-port", type=int, default=1883, help="embedded broker's port")
     p.add_argument("--central-port", type=int, default=8080)
     p.add_argument("--edge-port", type=int, default=8081)
-    p.add_argument("--rate", type=float, default=2.0, help="station reports per second")
+    p.add_argument(
+        "--rate", type=float, default=2.0, help="pieces per second each simulated machine makes"
+    )
     p.add_argument(
         "--office-interval", type=float, default=15.0, help="seconds between back-office rounds"
     )
@@ -290,10 +315,20 @@ def build_parser() -> argparse.ArgumentParser:
         "run an edge node (outbox, uplink, station API)",
         "floorsync edge --config config/edge.example.toml --broker mqtt://127.0.0.1:1883",
     )
-    p.add_argument("--config", type=Path, required=True, help="edge settings (TOML)")
+    p.add_argument("--config", type=Path, help="edge settings (TOML); required to run it")
     p.add_argument("--broker", metavar="URL", help="overrides mqtt.url")
     p.add_argument("--http-port", type=int, help="overrides http.port")
     p.add_argument("--data-dir", type=Path, help="overrides node.data_dir")
+    edge_tasks = p.add_subparsers(
+        dest="task", metavar="TASK", title="tasks", description="without one, run the edge"
+    )
+    _add(
+        edge_tasks,
+        "pin-hash",
+        _edge_pin_hash,
+        "hash a supervisor PIN for [[supervisors]] pin_hash (asks for it, or reads stdin)",
+        "echo 4711 | floorsync edge pin-hash",
+    )
 
     p = _add(
         sub,
@@ -346,16 +381,25 @@ def build_parser() -> argparse.ArgumentParser:
         sims,
         "station",
         _sim_station,
-        "a station terminal working the orders on the edge's dispatch list: crew login, "
-        "material issue, production reports, inspections",
+        "a crew at a station terminal working the edge's dispatch list over the terminal API: "
+        "badge login, work order and lot scans, reports, inspections, close",
         "floorsync sim station --edge-url http://127.0.0.1:8081 --station ST-10 --rate 5",
     )
     p.add_argument("--edge-url", required=True)
     p.add_argument("--station", default="ST-10")
-    p.add_argument("--machine", help="its machine in machine_state events (default: M-STATION)")
-    p.add_argument("--rate", type=float, default=2.0, help="production reports per second")
-    p.add_argument("--poll", type=float, default=1.0, help="seconds between dispatch list reads")
-    p.add_argument("--count", type=int, help="stop after this many reports")
+    p.add_argument(
+        "--machine", help="with --work-order: its machine in machine_state events (M-STATION)"
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=2.0,
+        help="reports per second where the crew counts by hand (a machine counts by itself)",
+    )
+    p.add_argument("--poll", type=float, default=1.0, help="seconds between views of the station")
+    p.add_argument(
+        "--count", type=int, help="stop after this many operations (--work-order: reports)"
+    )
     p.add_argument("--seed", type=int)
     p.add_argument(
         "--work-order",
@@ -477,6 +521,14 @@ def build_parser() -> argparse.ArgumentParser:
         "floorsync bench scan --scans 1000 --rate 20",
     )
     scan_arguments(p)
+    p = _add(
+        benches,
+        "terminal",
+        _bench("terminal"),
+        "scan to the answer on the station terminal, press state to the dashboard (Chromium)",
+        "floorsync bench terminal --scans 300",
+    )
+    terminal_arguments(p)
     p = _add(
         benches,
         "ingest",

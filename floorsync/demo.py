@@ -1,9 +1,11 @@
-"""``floorsync demo``: embedded broker, central on SQLite with the demo company, one edge,
-and a simulated terminal at each of the edge's stations working the orders dispatched to it."""
+"""``floorsync demo``: embedded broker, central on SQLite with the demo company, one edge
+with a simulated Modbus machine at each station, and a simulated crew at each station's
+terminal working the orders dispatched to it while the machine counts the pieces."""
 
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import subprocess
 import threading
@@ -20,6 +22,7 @@ from central.auth import UserError, authenticate, create_user
 from central.db import make_engine, migrate
 from floorsync.broker import EmbeddedBroker
 from floorsync.procs import floorsync_cmd, free_port, port_is_free, spawn, stop, wait_http
+from simulators.station import DEMO_SUPERVISOR
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,26 @@ def demo_line() -> tuple[str, list[tuple[str, str]]]:
     node = config["node"]
     edge_id = "/".join(node[key] for key in ("site", "area", "line", "name"))
     return edge_id, [(s["name"], s["machine"]) for s in config.get("stations", [])]
+
+
+def write_edge_config(path: Path, source: Path = EDGE_CONFIG) -> list[str]:
+    """The demo edge's config at ``path``, each Modbus port that is taken moved to a free
+    one (another demo, or a test, may be running); where the machines listen."""
+    text = source.read_text()
+    machines = []
+    for device in tomllib.loads(text).get("devices", []):
+        if device["kind"] != "modbus_tcp":
+            continue
+        port = device["port"]
+        if not port_is_free(port, device["host"]):
+            chosen = free_port(device["host"])
+            print(f"port {port} is taken; the simulated {device['name']} uses {chosen}")
+            text = re.sub(rf"(?m)^port = {port}$", f"port = {chosen}", text)
+            port = chosen
+        machines.append(f"{device['name']} {device['host']}:{port}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return machines
 
 
 def prepare_central(database_url: str, edge_id: str, token_file: Path) -> dict[str, Any]:
@@ -100,8 +123,10 @@ def run(
     procs: list[subprocess.Popen[bytes]] = []
     names: dict[subprocess.Popen[bytes], str] = {}
     database = f"sqlite:///{data_dir / 'central.db'}"
+    edge_config = data_dir / "edge.toml"
     edge_id, stations = demo_line()
     try:
+        machines = write_edge_config(edge_config)
         company = prepare_central(database, edge_id, data_dir / "central-token")
         central = spawn(
             floorsync_cmd(
@@ -117,11 +142,19 @@ def run(
         )
         procs.append(central)
         names[central] = "central"
+        # the machines first: they count from the start, pieces with no order running
+        # are the edge's "unattributed" ones
+        plant = spawn(
+            floorsync_cmd("sim", "plant", "--config", str(edge_config), "--rate", str(rate)),
+            logs / "plant.log",
+        )
+        procs.append(plant)
+        names[plant] = "simulated machines"
         edge = spawn(
             floorsync_cmd(
                 "edge",
                 "--config",
-                str(EDGE_CONFIG),
+                str(edge_config),
                 "--data-dir",
                 str(data_dir / "edge"),
                 "--broker",
@@ -131,18 +164,18 @@ def run(
             ),
             logs / "edge.log",
         )
-        procs.append(edge)
+        procs.insert(len(procs) - 1, edge)  # stopped before the machines it polls
         names[edge] = "edge"
         wait_http(f"{central_url}/health", proc=central)
         wait_http(f"{edge_url}/health", proc=edge)
-        for n, (name, machine) in enumerate(stations):
-            args = ["--edge-url", edge_url, "--station", name, "--machine", machine]
+        for n, (name, _machine) in enumerate(stations):
+            args = ["--edge-url", edge_url, "--station", name, "--rate", str(rate)]
             station = spawn(
-                floorsync_cmd("sim", "station", *args, "--rate", str(rate), "--seed", str(n)),
+                floorsync_cmd("sim", "station", *args, "--seed", str(n)),
                 logs / f"station-{name}.log",
             )
             procs.insert(0, station)
-            names[station] = f"station {name} simulator"
+            names[station] = f"station {name} crew"
         if company["token"]:
             office = spawn(
                 floorsync_cmd(
@@ -163,8 +196,18 @@ def run(
         if token:
             token = f"{token}  (kept in {data_dir / 'central-token'})"
         sales = ", ".join(f"{n} {state}" for state, n in company["sales_orders"].items())
+        terminals = "\n".join(
+            f"  terminal {name:<7} {edge_url}/stations/{name}  ({machine})"
+            for name, machine in stations
+        )
+        badge, pin = DEMO_SUPERVISOR
         print(
             "FloorSync demo is running (Ctrl-C stops it)\n"
+            f"  line dashboard   {edge_url}/line\n"
+            f"{terminals}\n"
+            f"  supervisor       badge {badge}, PIN {pin}: the demo's own, never for a real line\n"
+            f"  machines         {', '.join(machines)} (Modbus TCP, {rate:g} pieces/s each, "
+            "logs/plant.log)\n"
             f"  broker           {broker_url}{' (embedded)' if broker else ''}\n"
             f"  central API      {central_url}/docs\n"
             f"  api token        {token or 'none kept: make one with floorsync central user add'}\n"

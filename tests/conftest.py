@@ -11,6 +11,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -70,3 +71,34 @@ def _collect_garbage_after_each_test() -> Iterator[None]:
     leaked one fails, not whichever test the collector happens to run in later."""
     yield
     gc.collect()
+
+
+CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def chromium_binary() -> str:
+    """Debian's chromium, for headless browser tests."""
+    binary = next((p for p in CHROMIUM if Path(p).exists()), None) or shutil.which("chromium")
+    if binary is None:
+        unavailable("chromium is not installed (apt-get install chromium)")
+    assert binary is not None
+    return binary
+
+
+@pytest.fixture
+def page(chromium_binary: str) -> Iterator[Any]:
+    """A page in headless Chromium driven by Playwright (no browser download).
+
+    Playwright's sync API runs an event loop in this thread while it lives, so it lives
+    for one test only: later tests may call asyncio.run().
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_binary, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        yield page
+        browser.close()

@@ -8,11 +8,20 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from simulators.threaded import SimThread as SimThread
+
+with warnings.catch_warnings():
+    # Starlette 1.x would rather drive its TestClient with httpx2; httpx is what we depend on
+    # and the client works the same. Drop this once the dev dependencies bring httpx2.
+    warnings.filterwarnings("ignore", "Using `httpx`")
+    from fastapi.testclient import TestClient as TestClient
 
 REQUIRE = os.environ.get("FLOORSYNC_REQUIRE_SERVICES") == "1"
 PG_ADMIN_URL = os.environ.get(

@@ -6,7 +6,15 @@ the BOM; ``split_report`` and ``build_report`` turn counts into production repor
 Every rule that says no raises ``Refused``.
 """
 
-from edge.stations.catalog import BomLine, Catalog, Item, Operator, Order, OrderOperation
+from edge.stations.catalog import (
+    BomLine,
+    Catalog,
+    Item,
+    Operator,
+    Order,
+    OrderOperation,
+    RoutingStep,
+)
 from edge.stations.crew import Crew, Stint
 from edge.stations.errors import Refused
 from edge.stations.material import LotScan, check_issue, requirement
@@ -24,6 +32,7 @@ __all__ = [
     "Refused",
     "ReportPolicy",
     "ReportSplit",
+    "RoutingStep",
     "Share",
     "Stint",
     "build_report",

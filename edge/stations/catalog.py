@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from edge.stations.errors import Refused
@@ -57,6 +57,18 @@ class BomLine:
 
 
 @dataclass(frozen=True)
+class RoutingStep:
+    """How ``operation`` of ``item`` is done: what the planner set in the routing."""
+
+    item: str
+    operation: str
+    sequence: int = 0
+    description: str = ""
+    inspection_required: bool = False
+    run_minutes_per_unit: float | None = None
+
+
+@dataclass(frozen=True)
 class Operator:
     badge: str
     name: str
@@ -96,6 +108,18 @@ def _bom_line(row: dict[str, Any]) -> BomLine:
     )
 
 
+def _routing_step(row: dict[str, Any]) -> RoutingStep:
+    run = row.get("run_minutes_per_unit")
+    return RoutingStep(
+        item=row["item"],
+        operation=row["operation"],
+        sequence=int(row.get("sequence", 0)),
+        description=row.get("description") or "",
+        inspection_required=bool(row.get("inspection_required", False)),
+        run_minutes_per_unit=None if run is None else float(run),
+    )
+
+
 def _defect_code(row: dict[str, Any]) -> tuple[str, str]:
     return row["code"], row.get("description", "")
 
@@ -113,6 +137,7 @@ class Catalog:
     bom: Mapping[tuple[str, str], tuple[BomLine, ...]]
     operators: Mapping[str, Operator]
     defect_codes: Mapping[str, str]
+    routing: Mapping[tuple[str, str], RoutingStep] = field(default_factory=dict)
 
     @classmethod
     def from_master_data(
@@ -150,7 +175,20 @@ class Catalog:
             bom={key: tuple(lines) for key, lines in bom.items()},
             operators={o.badge: o for o in _rows("operators", data.operators, _operator)},
             defect_codes=dict(_rows("defect_codes", data.defect_codes, _defect_code)),
+            routing={
+                (step.item, step.operation): step
+                for step in _rows("routings", data.routings, _routing_step)
+            },
         )
+
+    @classmethod
+    def empty(cls) -> Catalog:
+        """What a station knows before central's first dispatch: nothing, so it refuses."""
+        return cls(orders={}, items={}, bom={}, operators={}, defect_codes={})
+
+    def step(self, item: str, operation: str) -> RoutingStep:
+        """The routing step of ``operation`` for ``item``; a bare one if the routing is silent."""
+        return self.routing.get((item, operation)) or RoutingStep(item, operation)
 
     def order(self, work_order: str) -> Order:
         found = self.orders.get(work_order)

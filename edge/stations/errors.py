@@ -2,11 +2,14 @@
 
 Reason codes (stable, for the terminal and the logs):
 
-- ``unknown_work_order``, ``unknown_operation``, ``not_at_station``
-- ``unknown_badge``, ``missing_skill``, ``not_logged_in``
+- ``unknown_work_order``, ``unknown_operation``, ``not_at_station``, ``operation_done``,
+  ``work_order_withdrawn``, ``no_work_order``
+- ``unknown_badge``, ``missing_skill``, ``not_logged_in``, ``no_crew``
+- ``bad_scan``, ``unexpected_scan``, ``invalid_input``
 - ``no_gtin``, ``unknown_gtin``, ``not_in_bom``, ``no_lot``, ``lot_expired``
-- ``quantity_needed``, ``bad_quantity``, ``over_issue``
-- ``unknown_defect_code``
+- ``quantity_needed``, ``bad_quantity``, ``over_issue``, ``nothing_pending``
+- ``unknown_defect_code``, ``bad_disposition``, ``bad_rework_operation``
+- ``inspection_required``, ``short_close``
 """
 
 from __future__ import annotations

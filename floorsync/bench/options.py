@@ -35,6 +35,16 @@ def scan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="scans per second")
 
 
+def terminal_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``floorsync bench terminal``."""
+    parser.add_argument("--scans", type=int, default=300, help="serial scans to time")
+    parser.add_argument("--wedge-scans", type=int, default=100, help="keyboard-wedge scans")
+    parser.add_argument("--states", type=int, default=30, help="press state changes to time")
+    parser.add_argument("--poll-s", type=float, default=0.2, help="how often the edge polls")
+    parser.add_argument("--mosquitto", default="mosquitto", help="the broker binary")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+
+
 def ingest_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``floorsync bench ingest``."""
     parser.add_argument("--events", type=int, default=200_000, help="events per stream")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import warnings
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
@@ -12,20 +11,13 @@ from typing import Any
 
 import orjson
 import pytest
-from starlette.exceptions import StarletteDeprecationWarning
 
 from edge.api import create_app
 from edge.node import EdgeNode
 from edge.settings import EdgeSettings, MqttSettings, NodeSettings
 from protocols.contract import Command, TopicLayout, encode, validate_envelope
 from tests.edge.support import ADDRESS, EDGE_ID
-from tests.helpers import free_port
-
-with warnings.catch_warnings():
-    # Starlette 1.x warns when its TestClient runs on httpx rather than httpx2; the client
-    # works the same. Drop this once the dev dependencies bring httpx2.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
+from tests.helpers import TestClient, free_port
 
 
 @pytest.fixture

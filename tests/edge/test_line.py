@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +19,7 @@ from edge.store import Writer
 from protocols.modbus import TagSpec
 from simulators.modbus import ModbusMachine, Production
 from tests.edge.support import wait_until
-from tests.helpers import free_port
+from tests.helpers import SimThread, free_port
 
 T0 = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 STATION = StationSettings.model_validate(
@@ -75,25 +73,6 @@ def test_states_follow_the_rules_and_are_recorded_on_change(outbox: Outbox) -> N
     line.on_readings([reading("reason", "", 5), reading("state", 7, 5)])
     outbox.writer.run(lambda conn: None)
     assert events(outbox, "machine_state")[-1]["reason"] == "state value 7"
-
-
-class SimThread:
-    """A Modbus machine simulator on an asyncio loop of its own thread."""
-
-    def __init__(self, machine: ModbusMachine) -> None:
-        self.machine = machine
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
-
-    def stop(self) -> None:
-        self.call(self.machine.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
 
 
 @pytest.fixture

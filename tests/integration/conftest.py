@@ -103,6 +103,8 @@ class Plant:
             '[node]\nsite = "plant1"\narea = "assembly"\nline = "line1"\nname = "edge1"\n'
             f'data_dir = "{tmp / "edge"}"\n'
             "[uplink]\nbatch_events = 50\nwindow = 4\nack_timeout_s = 1.0\n"
+            # manual stations with a terminal, for the crews of the order loop
+            '[[stations]]\nname = "ST-10"\n[[stations]]\nname = "ST-20"\n'
         )
         self.central = Proc(
             "central",

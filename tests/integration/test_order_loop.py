@@ -74,6 +74,12 @@ def test_an_order_goes_from_sale_through_the_floor_to_a_paid_receivable(
                 ),
                 201,
             )
+        for badge, name, skills in (
+            ("EMP-0042", "Anna Lindqvist", ["CELL"]),
+            ("EMP-0057", "Jonas Weber", ["ASSY"]),
+        ):
+            operator = {"badge": badge, "name": name, "skills": skills}
+            _ok(planner.post("/api/v1/operators", json=operator), 201)
         _ok(
             planner.post(
                 "/api/v1/items",
