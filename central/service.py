@@ -17,7 +17,9 @@ from central.db.schema import edge_status
 from central.db.upsert import upsert
 from central.ingest import Ingestor
 from central.orders import dispatch
+from central.replanner import Replanner
 from central.settings import CentralSettings
+from protocols.changes import Changes
 from protocols.contract import (
     Channel,
     Command,
@@ -65,16 +67,21 @@ class CentralSync:
         self._dispatcher = threading.Thread(
             target=self._run_dispatcher, name="central-dispatch", daemon=True
         )
+        # what web pages wait on (``planning``: predicted finishes moved)
+        self.changes = Changes()
+        self.replanner = Replanner(engine, self.changes)
 
     def start(self) -> None:
         self.loop.start()
         self._dispatcher.start()
+        self.replanner.start()
 
     def stop(self) -> None:
         self._dispatch_stop.set()
         self._dispatch_wake.set()
         if self._dispatcher.is_alive():
             self._dispatcher.join(10)
+        self.replanner.stop()
         self.loop.stop()
 
     def dispatch_changed(self) -> None:
@@ -158,6 +165,8 @@ class CentralSync:
         if outcome.ack is not None:
             address, _, _ = self.layout.parse(msg.topic)
             client.publish(self.layout.ack(address), encode(outcome.ack), qos=1)
+        if outcome.applied:
+            self.replanner.floor_changed()
 
     def _on_status(self, topic: str, raw: bytes) -> None:
         try:

@@ -7,7 +7,6 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from edge.changes import Changes
 from edge.devices.factory import build as build_coordinator
 from edge.devices.loop import DeviceLoop
 from edge.devices.serial_scanner import SerialScanner, SerialScannerSettings
@@ -20,6 +19,7 @@ from edge.stations import Refused
 from edge.store import Writer
 from edge.uplink import Uplink, UplinkSettings
 from edge.workstations import CannotRecord, Workstations
+from protocols.changes import Changes
 from protocols.contract import EdgeAddress, TopicLayout
 from protocols.mqtt import BrokerUrl
 

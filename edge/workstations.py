@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from edge.changes import Changes
 from edge.downlink import Downlink
 from edge.kpi import KpiRecorder, Shift, shift_window
 from edge.line import Line
@@ -34,6 +33,7 @@ from edge.stations import Catalog, Refused, ReportPolicy
 from edge.stations import workflow as wf
 from edge.stations.material import LotScan
 from protocols.barcode import DEFAULT_PATTERNS, ScanError, parse_scan
+from protocols.changes import Changes
 from protocols.contract import ContractError
 
 log = logging.getLogger(__name__)

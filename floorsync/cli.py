@@ -18,6 +18,7 @@ from floorsync.bench.options import (
     modbus_arguments,
     opcua_arguments,
     scan_arguments,
+    schedule_arguments,
     terminal_arguments,
 )
 from floorsync.config import ConfigError, load
@@ -545,6 +546,15 @@ def build_parser() -> argparse.ArgumentParser:
         "floorsync bench api --orders 100000 --events 10000000 --work-dir var/bench-api",
     )
     api_arguments(p)
+    p = _add(
+        benches,
+        "schedule",
+        _bench("schedule"),
+        "the scheduler: heuristic and CP-SAT makespans on a job-shop instance, "
+        "or the heuristic's time on a generated plant (--synthetic), as JSON",
+        "floorsync bench schedule ../shared/benchmarks/jobshop/ft10.txt --time-limit 30",
+    )
+    schedule_arguments(p)
 
     contracts = _group(
         sub,

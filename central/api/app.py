@@ -17,10 +17,12 @@ from central.api import (
     items,
     me,
     operators,
+    pages,
     production_orders,
     purchase_suggestions,
     routings,
     sales_orders,
+    schedule,
     shipments,
     spine,
     stock,
@@ -45,6 +47,7 @@ RESOURCES = (
     stock,
     shipments,
     invoices,
+    schedule,
 )
 
 
@@ -65,6 +68,7 @@ def create_app(sync: CentralSync, *, manage: bool = True) -> FastAPI:
     app.state.sync = sync
     app.state.metrics = spine.registry(sync)
     app.include_router(spine.router)
+    app.include_router(pages.router)
     for resource in RESOURCES:
         app.include_router(resource.router, prefix="/api/v1")
     return app

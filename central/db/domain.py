@@ -257,6 +257,8 @@ production_orders = Table(
     Column("release_date", Date),  # not to start before
     Column("planned_start", UtcDateTime()),
     Column("planned_end", UtcDateTime()),
+    # when it will finish at the pace the floor reports: recomputed as events arrive
+    Column("predicted_end", UtcDateTime()),
     Column("released_at", UtcDateTime()),
     Column("completed_at", UtcDateTime()),
     Column("received", Float, nullable=False, default=0.0),  # finished goods booked in

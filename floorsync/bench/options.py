@@ -63,3 +63,25 @@ def api_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--postgres", help="also measure on this PostgreSQL URL (its own DB)")
     parser.add_argument("--work-dir", type=Path, help="keep the filled SQLite file here")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+
+
+def schedule_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``floorsync bench schedule``."""
+    parser.add_argument(
+        "file", nargs="?", type=Path, help="a job-shop instance: 'jobs machines', then a row a job"
+    )
+    parser.add_argument(
+        "--time-limit", type=float, default=30.0, help="seconds the optimiser may take"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="the optimiser's threads")
+    parser.add_argument(
+        "--heuristic-time", type=float, default=1.0, help="the heuristic's improvement budget, s"
+    )
+    parser.add_argument(
+        "--synthetic",
+        type=int,
+        metavar="N",
+        help="instead of FILE: time the heuristic on a generated plant with N operations",
+    )
+    parser.add_argument("--work-centers", type=int, default=50, help="with --synthetic")
+    parser.add_argument("--seed", type=int, default=0)

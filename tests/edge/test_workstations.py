@@ -22,8 +22,8 @@ from edge.devices.base import Reading
 from edge.node import EdgeNode
 from edge.pins import hash_pin
 from edge.settings import EdgeSettings
-from protocols.contract import Command, encode
-from tests.edge.support import ADDRESS, EDGE_ID, LAYOUT
+from tests.edge.support import ADDRESS, LAYOUT
+from tests.edge.test_downlink import command
 from tests.helpers import TestClient, wait_until
 
 WO = "WO-2026-000130"
@@ -127,16 +127,8 @@ def settings(data_dir: Path, **station: Any) -> EdgeSettings:
 
 
 def send(node: EdgeNode, name: str, body: dict[str, Any], version: int = 1) -> None:
-    raw = encode(
-        Command(
-            command=name,
-            edge_id=EDGE_ID,
-            version=version,
-            issued_at=datetime.now(UTC),
-            body=body,
-        )
-    )
-    node.downlink.handle(LAYOUT.command(ADDRESS, name), raw)
+    """Central's command, as the downlink receives it from the broker."""
+    node.downlink.handle(LAYOUT.command(ADDRESS, name), command(version, body, name=name))
     wait_until(lambda: node.downlink.current(name) is not None, what=f"{name} cached")
 
 

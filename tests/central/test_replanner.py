@@ -1,0 +1,53 @@
+"""Predicted finishes follow the floor's pace, and a slow operation puts its order at risk."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine, select, update
+
+from central.db.domain import production_orders
+from central.ingest import Ingestor
+from central.orders import dispatch, planning, production, sales
+from central.replanner import Replanner
+from protocols.changes import Changes
+from tests.central.conftest import LAYOUT, batch, envelope, events_topic
+from tests.central.test_orders import NOW, company, draft, report
+
+
+def test_a_slow_operation_moves_the_predicted_finish_and_puts_the_order_at_risk(
+    engine: Engine,
+) -> None:
+    with engine.begin() as conn:
+        company(conn)
+        wo = sales.confirm(conn, draft(conn, "VALVE-50", 10), NOW)["production_orders"][0]
+        dispatch.refresh(conn, production.release(conn, wo, NOW), NOW)
+    clock = [NOW + timedelta(hours=2)]
+    changes = Changes()
+    replanner = Replanner(engine, changes, clock=lambda: clock[0].timestamp())
+    assert wo in replanner.replan()
+    with engine.connect() as conn:
+        first = {p["work_order"]: p for p in planning.predictions(conn)}[wo]
+    assert first["predicted_end"] is not None and first["at_risk"] is False
+
+    # due by the end of tomorrow; six hours after 08:00 the press has made one valve
+    with engine.begin() as conn:
+        conn.execute(
+            update(production_orders)
+            .where(production_orders.c.number == wo)
+            .values(due_date=(NOW + timedelta(days=1)).date())
+        )
+    Ingestor(engine, LAYOUT).handle(events_topic(), batch(envelope(1, report(wo, "10", 1))))
+    clock[0] = NOW + timedelta(hours=6)
+    seen = changes.version("planning")
+    assert wo in replanner.replan()
+    assert changes.version("planning") == seen + 1  # the planner's page is told
+    with engine.connect() as conn:
+        later = {p["work_order"]: p for p in planning.predictions(conn)}[wo]
+        stored = conn.execute(
+            select(production_orders.c.predicted_end).where(production_orders.c.number == wo)
+        ).scalar_one()
+    assert later["predicted_end"] > first["predicted_end"]
+    assert stored is not None
+    assert later["at_risk"] is True  # nine more at six hours each: past the due date
+    assert replanner.replan() == []  # nothing moved since: nothing to tell
