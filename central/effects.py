@@ -90,6 +90,7 @@ def apply_effects(conn: Connection, edge_id: str, applied: Sequence[Event]) -> N
             machines[p["machine"]] = {
                 "edge_id": edge_id,
                 "machine": p["machine"],
+                "station": env.station,
                 "state": p["state"],
                 "reason": p.get("reason"),
                 "since": datetime.fromisoformat(p["since"]),
@@ -102,6 +103,9 @@ def apply_effects(conn: Connection, edge_id: str, applied: Sequence[Event]) -> N
         add=("good", "scrap", "rework", "labour_hours", "reports"),
     )
     upsert(
-        conn, machine_states, list(machines.values()), replace=("state", "reason", "since", "seq")
+        conn,
+        machine_states,
+        list(machines.values()),
+        replace=("station", "state", "reason", "since", "seq"),
     )
     progress.apply(conn, edge_id, applied)

@@ -118,6 +118,7 @@ machine_states = Table(
     metadata,
     Column("edge_id", String(260), primary_key=True),
     Column("machine", String(64), primary_key=True),
+    Column("station", String(64)),  # where it stands: its work center's station
     Column("state", String(16), nullable=False),
     Column("reason", String(200)),
     Column("since", UtcDateTime(), nullable=False),

@@ -24,6 +24,7 @@ from central.db.domain import (
     purchase_suggestions,
     work_centers,
 )
+from central.db.schema import machine_states
 from central.scheduling import heuristic
 from central.scheduling.calendars import Calendar
 from central.scheduling.model import (
@@ -38,6 +39,9 @@ from central.scheduling.model import (
 P = production_orders.c
 T = operation_tasks.c
 OPEN = ("planned", "released", "in_progress")
+# A machine reported down is expected back this long after it went down (or from now,
+# once that has passed): the edges say when it broke, not when it will be repaired.
+REPAIR = timedelta(hours=1)
 
 
 def day_end(day: date | None) -> datetime | None:
@@ -70,10 +74,16 @@ def problem_of(
     centers = {}
     calendar_rows = {r.id: r for r in conn.execute(select(calendars))}
     wc_code = {}
+    broken = _broken(conn, now)
+    back: dict[str, datetime] = {}  # work center -> when its last machine is back
     for wc in conn.execute(select(work_centers)):
         row = calendar_rows.get(wc.calendar_id)
         calendar = Calendar.from_rows(row.shifts, row.holidays) if row else Calendar.always_open()
-        centers[wc.code] = WorkCenter(wc.code, calendar, machines=wc.capacity)
+        down = [broken[(wc.edge_id, s)] for s in wc.stations or () if (wc.edge_id, s) in broken]
+        machines = wc.capacity - len(down)
+        if machines < 1:  # every machine down: nothing starts there before one is back
+            machines, back[wc.code] = 1, min(down)
+        centers[wc.code] = WorkCenter(wc.code, calendar, machines=machines)
         wc_code[wc.id] = wc.code
     orders = conn.execute(
         select(P.id, P.number, P.due_date, P.release_date, P.priority)
@@ -113,7 +123,10 @@ def problem_of(
                 quantity=max(t.quantity - t.good, 0.0) if t.status == "running" else t.quantity,
                 crew_size=t.crew_size,
                 predecessors=tuple(op_id(o.number, p) for p in t.predecessors or () if p in left),
-                not_before=pins.get(op_id(o.number, t.operation)),
+                not_before=_latest(
+                    pins.get(op_id(o.number, t.operation)),
+                    None if t.status == "running" else back.get(wc_code[t.work_center_id]),
+                ),
             )
             for t in remaining
         )
@@ -128,6 +141,21 @@ def problem_of(
             )
         )
     return Problem(tuple(planned), tuple(centers.values()), now)
+
+
+def _broken(conn: Connection, now: datetime) -> dict[tuple[str, str], datetime]:
+    """(edge, station) of each machine now down or offline -> when it is expected back."""
+    rows = conn.execute(
+        select(machine_states).where(
+            machine_states.c.state.in_(("down", "offline")), machine_states.c.station.is_not(None)
+        )
+    )
+    return {(r.edge_id, r.station): max(now, r.since.astimezone(UTC) + REPAIR) for r in rows}
+
+
+def _latest(*moments: datetime | None) -> datetime | None:
+    known = [m for m in moments if m is not None]
+    return max(known) if known else None
 
 
 def _pace(task: Any, now: datetime) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select, update
 
@@ -10,6 +10,7 @@ from central.db.domain import production_orders
 from central.ingest import Ingestor
 from central.orders import dispatch, planning, production, sales
 from central.replanner import Replanner
+from central.scheduling import heuristic
 from protocols.changes import Changes
 from tests.central.conftest import LAYOUT, batch, envelope, events_topic
 from tests.central.test_orders import NOW, company, draft, report
@@ -51,3 +52,35 @@ def test_a_slow_operation_moves_the_predicted_finish_and_puts_the_order_at_risk(
     assert stored is not None
     assert later["at_risk"] is True  # nine more at six hours each: past the due date
     assert replanner.replan() == []  # nothing moved since: nothing to tell
+
+
+def test_a_breakdown_moves_the_operations_of_its_work_center_and_nothing_else(
+    engine: Engine,
+) -> None:
+    with engine.begin() as conn:
+        company(conn)
+        wo = sales.confirm(conn, draft(conn, "VALVE-50", 10), NOW)["production_orders"][0]
+        dispatch.refresh(conn, production.release(conn, wo, NOW), NOW)
+
+    def plan() -> dict[str, tuple[str, datetime]]:
+        with engine.connect() as conn:
+            result = heuristic.schedule(planning.problem_of(conn, NOW), time_limit=0)
+        return {s.operation: (s.work_center, s.start) for s in result.operations}
+
+    before = plan()
+    down = {"machine": "M-PRESS", "state": "down", "reason": "jam", "since": NOW.isoformat()}
+    Ingestor(engine, LAYOUT).handle(
+        events_topic(), batch(envelope(1, down, kind="machine_state", station="ST-10"))
+    )
+    after = plan()
+    for op, (work_center, start) in after.items():
+        if work_center == "PRESS":  # broken: nothing starts before the expected repair
+            assert start >= NOW + planning.REPAIR > before[op][1]
+        else:
+            assert start == before[op][1], op  # the assembly bench works on as planned
+
+    running = {"machine": "M-PRESS", "state": "running", "since": NOW.isoformat()}
+    Ingestor(engine, LAYOUT).handle(
+        events_topic(), batch(envelope(2, running, kind="machine_state", station="ST-10"))
+    )
+    assert plan() == before  # repaired: the plan is back
