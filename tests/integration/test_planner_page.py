@@ -74,6 +74,21 @@ def test_a_planner_sees_the_plan_and_a_slow_operation_moves_its_predicted_finish
 
         page.click("#run-form button[type=submit]")  # propose: a what-if, nothing saved
         page.wait_for_selector("#kpis >> text=akespan")
+
+        # drag a pending operation later: the engine places it (no earlier) and shows where
+        bar = page.locator('.bar[data-draggable="true"]').first
+        dragged = bar.get_attribute("data-op")
+        box = bar.bounding_box()
+        assert box is not None
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + 4, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 204, y, steps=10)
+        page.mouse.up()
+        # its proposal is drawn as a ghost bar and listed as moved, later than it was
+        page.wait_for_selector(f'.ghost[data-op="{dragged}"]', state="attached")
+        page.wait_for_selector(f'#moved [data-op="{dragged}"]')
+        assert "+" in page.inner_text(f'#moved [data-op="{dragged}"]')
         if SHOTS:
             page.screenshot(path=str(Path(SHOTS) / "planner.png"), full_page=True)
 
