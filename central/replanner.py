@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 SWEEP_S = 60.0
 SETTLE_S = 0.2  # a burst of batches is one replan, not one per batch
 MIN_GAP_S = 1.0  # under a steady stream of events, replan at most this often
+# Beyond this many open operations a replan takes seconds of CPU that ingest needs more:
+# predictions stop (logged once) until the order book is smaller again.
+MAX_OPERATIONS = 20_000
 
 
 class Replanner:
@@ -35,6 +38,7 @@ class Replanner:
         self.engine, self.changes, self.clock = engine, changes, clock
         self.runs = 0
         self.last_seconds = 0.0
+        self.too_big = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="central-replan", daemon=True)
@@ -57,6 +61,16 @@ class Replanner:
         started = time.perf_counter()
         now = datetime.fromtimestamp(self.clock(), UTC)
         with reading(self.engine).connect() as conn:
+            size = planning.open_operations(conn)
+            if size > MAX_OPERATIONS:
+                if not self.too_big:
+                    log.warning(
+                        "order book too big to predict finishes after every event",
+                        extra={"open_operations": size, "limit": MAX_OPERATIONS},
+                    )
+                self.too_big = True
+                return []
+            self.too_big = False
             finishes = planning.predict(conn, now)
         with writing(self.engine).begin() as conn:
             changed = planning.save_predictions(conn, finishes)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from central.db.domain import (
     calendars,
@@ -164,6 +164,18 @@ def _pace(task: Any, now: datetime) -> float:
         return float(task.run_minutes_per_unit)
     elapsed = (now - task.actual_start.astimezone(UTC)).total_seconds() / 60
     return max(elapsed / task.good, 0.0)
+
+
+def open_operations(conn: Connection) -> int:
+    """How many operations are still to do on open orders: the size of a scheduling run."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(operation_tasks)
+            .join(production_orders, P.id == T.production_order_id)
+            .where(P.status.in_(OPEN), T.status != "done")
+        ).scalar_one()
+    )
 
 
 def predict(conn: Connection, now: datetime) -> dict[str, datetime]:

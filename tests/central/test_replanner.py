@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, select, update
 
+import central.replanner as replanner_module
 from central.db.domain import production_orders
 from central.ingest import Ingestor
 from central.orders import dispatch, planning, production, sales
@@ -84,3 +86,17 @@ def test_a_breakdown_moves_the_operations_of_its_work_center_and_nothing_else(
         events_topic(), batch(envelope(2, running, kind="machine_state", station="ST-10"))
     )
     assert plan() == before  # repaired: the plan is back
+
+
+def test_an_order_book_too_big_to_predict_after_every_event_is_skipped_and_said(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with engine.begin() as conn:
+        company(conn)
+        sales.confirm(conn, draft(conn, "VALVE-50", 10), NOW)
+    monkeypatch.setattr(replanner_module, "MAX_OPERATIONS", 1)
+    replanner = Replanner(engine, Changes(), clock=lambda: NOW.timestamp())
+    assert replanner.replan() == [] and replanner.too_big
+    assert "order book too big" in caplog.text
+    monkeypatch.setattr(replanner_module, "MAX_OPERATIONS", 1000)
+    assert replanner.replan() and not replanner.too_big
