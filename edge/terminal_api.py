@@ -8,16 +8,13 @@ Streams are server-sent events: the view at once, then on every change.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Body, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,11 +25,11 @@ from edge.stations.workflow import InspectionInput, Message
 from edge.views import line_view, station_view
 from edge.workstations import CannotRecord, Denied, NoSuchStation
 from protocols.api import ApiError
+from protocols.changes import event_stream
 
 log = logging.getLogger(__name__)
 WEB = Path(__file__).parent / "web"
 Code = Annotated[str, Field(min_length=1, max_length=64)]
-HEARTBEAT_S = 10.0
 LINE_REFRESH_S = 5.0  # OEE and durations move with time: send the line at least this often
 LINE_MIN_GAP_S = 0.25
 
@@ -204,7 +201,7 @@ def router(node: EdgeNode) -> APIRouter:
         """Server-sent events: ``view`` at once and on every change."""
         with _answers():
             ws.station(station)
-        return _stream(request, node, station, "view", lambda: view(station), None, 0.0)
+        return event_stream(request, node.changes, station, "view", lambda: view(station))
 
     # -- the line ------------------------------------------------------------------------------
 
@@ -216,8 +213,14 @@ def router(node: EdgeNode) -> APIRouter:
     @api.get("/api/v1/line/stream")
     async def line_stream(request: Request) -> StreamingResponse:
         """Server-sent events: ``line`` at once, on change (at most 4 a second) and every 5 s."""
-        return _stream(
-            request, node, "line", "line", lambda: line_view(node), LINE_REFRESH_S, LINE_MIN_GAP_S
+        return event_stream(
+            request,
+            node.changes,
+            "line",
+            "line",
+            lambda: line_view(node),
+            refresh_s=LINE_REFRESH_S,
+            min_gap_s=LINE_MIN_GAP_S,
         )
 
     return api
@@ -231,37 +234,3 @@ def _defects(given: list[DefectIn]) -> dict[str, int]:
     for d in given:
         defects[d.code] = defects.get(d.code, 0) + d.quantity
     return defects
-
-
-def _stream(
-    request: Request,
-    node: EdgeNode,
-    topic: str,
-    event: str,
-    build: Callable[[], dict[str, Any]],
-    refresh_s: float | None,
-    min_gap_s: float,
-) -> StreamingResponse:
-    """Send ``build()`` at once, on every change of ``topic`` and every ``refresh_s``."""
-
-    async def events() -> AsyncIterator[bytes]:
-        loop = asyncio.get_running_loop()
-        seen, sent_at = -1, 0.0
-        while not await request.is_disconnected():
-            version = node.changes.version(topic)
-            if version != seen or (refresh_s and loop.time() - sent_at >= refresh_s):
-                seen, sent_at = version, loop.time()
-                data = await run_in_threadpool(build)
-                yield b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
-                if min_gap_s:
-                    await asyncio.sleep(min_gap_s)
-            else:
-                # a page that hears nothing for 20 s takes the link for dead and reconnects
-                yield b"event: ping\ndata: {}\n\n"
-            await node.changes.wait(topic, seen, refresh_s or HEARTBEAT_S)
-
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )

@@ -6,6 +6,13 @@ import asyncio
 import contextlib
 import threading
 from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 
 
 class Changes:
@@ -50,3 +57,44 @@ class Changes:
             with self._lock:
                 self._waiters[topic].discard(waiter)
         return self.version(topic)
+
+
+HEARTBEAT_S = 10.0  # a page that hears nothing for 20 s takes the link for dead
+
+
+def event_stream(
+    request: Request,
+    changes: Changes,
+    topic: str,
+    event: str,
+    build: Callable[[], dict[str, Any]],
+    *,
+    refresh_s: float | None = None,
+    min_gap_s: float = 0.0,
+) -> StreamingResponse:
+    """Server-sent events: ``build()`` at once, on every change of ``topic`` and every
+    ``refresh_s``; a ``ping`` when nothing changed for ``HEARTBEAT_S``.
+
+    ``build`` runs in the thread pool: it may wait on locks or read a database.
+    """
+
+    async def events() -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        seen, sent_at = -1, 0.0
+        while not await request.is_disconnected():
+            version = changes.version(topic)
+            if version != seen or (refresh_s and loop.time() - sent_at >= refresh_s):
+                seen, sent_at = version, loop.time()
+                data = await run_in_threadpool(build)
+                yield b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+                if min_gap_s:
+                    await asyncio.sleep(min_gap_s)
+            else:
+                yield b"event: ping\ndata: {}\n\n"
+            await changes.wait(topic, seen, refresh_s or HEARTBEAT_S)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

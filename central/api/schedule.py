@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
@@ -22,10 +20,10 @@ from central.orders import planning
 from central.scheduling import heuristic
 from central.scheduling.errors import SchedulingError
 from protocols.api import ApiError
+from protocols.changes import event_stream
 
 router = APIRouter(tags=["scheduling"])
 PlanningWrite = Annotated[Write, Depends(writer(PLANNING))]
-HEARTBEAT_S = 10.0
 P = production_orders.c
 T = operation_tasks.c
 
@@ -191,24 +189,7 @@ async def planning_stream(
     with reading(sync.engine).connect() as conn:
         if authenticate(conn, token) is None:
             raise Unauthenticated("the token is unknown or its user inactive", invalid_token=True)
-    changes = sync.changes
-
-    async def events() -> AsyncIterator[bytes]:
-        seen = changes.version("planning")
-        yield b"event: gantt\ndata: " + orjson.dumps({"at": _now()}) + b"\n\n"
-        while not await request.is_disconnected():
-            version = await changes.wait("planning", seen, HEARTBEAT_S)
-            if version != seen:
-                seen = version
-                yield b"event: gantt\ndata: " + orjson.dumps({"at": _now()}) + b"\n\n"
-            else:
-                yield b"event: ping\ndata: {}\n\n"
-
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(request, sync.changes, "planning", "gantt", lambda: {"at": _now()})
 
 
 def _now() -> str:

@@ -93,24 +93,34 @@ def _master_data() -> dict[str, Any]:
     }
 
 
-def publish_dispatch(broker_url: str) -> None:
-    """Publish the line's dispatch list and master data, retained, as central does."""
+def publish_dispatch(
+    broker_url: str,
+    dispatch: dict[str, Any] | None = None,
+    master_data: dict[str, Any] | None = None,
+    address: EdgeAddress = ADDRESS,
+) -> None:
+    """Publish a line's dispatch list and master data (default: the bench's), retained, as
+    central does."""
+    bodies = (
+        ("dispatch_list", dispatch or _dispatch()),
+        ("master_data", master_data or _master_data()),
+    )
     port = int(broker_url.rsplit(":", 1)[1])
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-central")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="floorsync-dispatch-publisher")
     client.connect("127.0.0.1", port)
     client.loop_start()
     try:
-        for name, body in (("dispatch_list", _dispatch()), ("master_data", _master_data())):
+        for name, body in bodies:
             raw = encode(
                 Command(
                     command=name,
-                    edge_id=ADDRESS.path,
+                    edge_id=address.path,
                     version=1,
                     issued_at=datetime.now(UTC),
                     body=body,
                 )
             )
-            topic = TopicLayout().command(ADDRESS, name)
+            topic = TopicLayout().command(address, name)
             client.publish(topic, raw, qos=1, retain=True).wait_for_publish(5)
     finally:
         client.loop_stop()

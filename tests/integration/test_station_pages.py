@@ -10,19 +10,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-import paho.mqtt.client as mqtt
 import pytest
 import sqlalchemy as sa
-from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.pins import hash_pin
-from protocols.contract import Command, EdgeAddress, TopicLayout, encode
+from floorsync.bench.terminal import publish_dispatch
+from protocols.contract import EdgeAddress
 from protocols.modbus import TagSpec
 from simulators.modbus import ModbusMachine, Production
 from tests.edge.test_workstations import (
@@ -72,29 +70,6 @@ class Line:
 
     def edge_status(self) -> dict[str, Any]:
         return httpx.get(f"{self.edge.url}/api/v1/status", timeout=2).json()  # type: ignore[no-any-return]
-
-
-def publish_dispatch(broker: Mosquitto) -> None:
-    """What central sends the line, retained: the dispatch list and the master data."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-central-dispatch")
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    try:
-        for name, body in (("dispatch_list", dispatch()), ("master_data", master_data())):
-            raw = encode(
-                Command(
-                    command=name,
-                    edge_id=EDGE_ID,
-                    version=1,
-                    issued_at=datetime.now(UTC),
-                    body=body,
-                )
-            )
-            info = client.publish(TopicLayout().command(ADDRESS, name), raw, qos=1, retain=True)
-            info.wait_for_publish(5)
-    finally:
-        client.loop_stop()
-        client.disconnect()
 
 
 def edge_config(tmp: Path, broker: Mosquitto, press_port: int) -> Path:
@@ -184,7 +159,7 @@ def line(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[Line]:
     )
     engine = sa.create_engine(f"sqlite:///{db}")
     central.start()
-    publish_dispatch(mosquitto)
+    publish_dispatch(mosquitto.url, dispatch(), master_data(), ADDRESS)
     edge.start()
     wait_for(
         "the dispatch list at the edge",
