@@ -22,6 +22,7 @@ __all__ = [
     "PLANNING",
     "ROLES",
     "SALES",
+    "SERVICE",
     "User",
     "UserError",
     "authenticate",
@@ -31,6 +32,7 @@ __all__ = [
 
 # Who may write what; any authenticated user may read.
 SALES = ("sales", "admin")  # customers, contacts, sales orders, shipments, payments
+SERVICE = ("service", "admin")  # tickets, repair orders, technicians, reply templates
 PLANNING = ("planner", "admin")  # items, calendars, work centers, routings, BOMs, ...
 CREDIT_OVERRIDE = ("admin",)  # confirming an order its customer's credit would hold
 

@@ -29,6 +29,7 @@ from typing import Any
 from biip.checksums import gs1_standard_check_digit
 from sqlalchemy import Connection, func, insert, select, update
 
+from central.aftersales import rfm
 from central.db import make_engine, migrate
 from central.db.domain import (
     bom_lines,
@@ -64,10 +65,12 @@ from central.seed_data import (
     STATIONS,
     WORK_CENTERS,
 )
+from central.seed_service import load_service_desk
 from protocols.contract import payload_model
 
 __all__ = ["MARKER", "STATIONS", "load_demo_company", "summary"]
 
+RFM_WINDOW_DAYS = 365
 MARKER = "NORDHYD"  # the first demo customer: when it exists, the company is loaded
 SEED = 2611
 
@@ -86,6 +89,9 @@ def load_demo_company(conn: Connection, *, edge_id: str, now: datetime) -> dict[
         ids = _master_data(conn, edge_id, now)
         _stock(conn, ids, now)
         _order_book(conn, ids, edge_id, now, rng)
+        load_service_desk(conn, now)
+        # segments at once, not at the nightly run: the customer 360 shows them
+        rfm.compute(conn, now, RFM_WINDOW_DAYS, "on_demand")
     return {"loaded": exists is None, "edge_id": edge_id, **summary(conn, now)}
 
 

@@ -12,6 +12,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 
+from central.aftersales.jobs import RfmJobs
 from central.db.engine import reading, writing
 from central.db.schema import edge_status
 from central.db.upsert import upsert
@@ -67,14 +68,16 @@ class CentralSync:
         self._dispatcher = threading.Thread(
             target=self._run_dispatcher, name="central-dispatch", daemon=True
         )
-        # what web pages wait on (``planning``: predicted finishes moved)
+        # what web pages wait on (``planning``: predicted finishes moved; ``floor``: events applied)
         self.changes = Changes()
         self.replanner = Replanner(engine, self.changes)
+        self.rfm_jobs = RfmJobs(engine, settings.rfm)
 
     def start(self) -> None:
         self.loop.start()
         self._dispatcher.start()
         self.replanner.start()
+        self.rfm_jobs.start()
 
     def stop(self) -> None:
         self._dispatch_stop.set()
@@ -82,6 +85,7 @@ class CentralSync:
         if self._dispatcher.is_alive():
             self._dispatcher.join(10)
         self.replanner.stop()
+        self.rfm_jobs.stop()
         self.loop.stop()
 
     def dispatch_changed(self) -> None:
@@ -166,6 +170,7 @@ class CentralSync:
             address, _, _ = self.layout.parse(msg.topic)
             client.publish(self.layout.ack(address), encode(outcome.ack), qos=1)
         if outcome.applied:
+            self.changes.bump("floor")
             self.replanner.floor_changed()
 
     def _on_status(self, topic: str, raw: bytes) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from central.aftersales.jobs import cron_trigger, zone
 
 
 class _Section(BaseModel):
@@ -32,8 +34,29 @@ class HttpSettings(_Section):
     port: int = Field(8080, ge=0, le=65535)
 
 
+class RfmSettings(_Section):
+    enabled: bool = Field(True, description="recompute RFM on the schedule")
+    window_days: int = Field(365, ge=1, le=3650, description="days of orders measured")
+    schedule: str = Field("0 2 * * *", description="5-field crontab: minute hour day month weekday")
+    timezone: str = Field("UTC", description="IANA time zone the schedule is read in")
+
+    # their ValueErrors say what is wrong
+    @field_validator("schedule")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        cron_trigger(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+
 class CentralSettings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     mqtt: MqttSettings = MqttSettings()
     ingest: IngestSettings = IngestSettings()
     http: HttpSettings = HttpSettings()
+    rfm: RfmSettings = RfmSettings()

@@ -67,7 +67,7 @@ def event_stream(
     changes: Changes,
     topic: str,
     event: str,
-    build: Callable[[], dict[str, Any]],
+    build: Callable[[], dict[str, Any] | None],
     *,
     refresh_s: float | None = None,
     min_gap_s: float = 0.0,
@@ -75,7 +75,8 @@ def event_stream(
     """Server-sent events: ``build()`` at once, on every change of ``topic`` and every
     ``refresh_s``; a ``ping`` when nothing changed for ``HEARTBEAT_S``.
 
-    ``build`` runs in the thread pool: it may wait on locks or read a database.
+    ``build`` runs in the thread pool: it may wait on locks or read a database. When it
+    returns None the stream ends (say, the link it serves was revoked).
     """
 
     async def events() -> AsyncIterator[bytes]:
@@ -86,6 +87,8 @@ def event_stream(
             if version != seen or (refresh_s and loop.time() - sent_at >= refresh_s):
                 seen, sent_at = version, loop.time()
                 data = await run_in_threadpool(build)
+                if data is None:  # what the stream follows is gone: end it
+                    return
                 yield b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
                 if min_gap_s:
                     await asyncio.sleep(min_gap_s)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from central.api import (
     boms,
     calendars,
+    customer_view,
     customers,
     defect_codes,
     errors,
@@ -17,15 +18,20 @@ from central.api import (
     items,
     me,
     operators,
+    order_links,
     pages,
     production_orders,
     purchase_suggestions,
+    repairs,
+    rfm,
     routings,
     sales_orders,
     schedule,
     shipments,
     spine,
     stock,
+    tickets,
+    traceability,
     work_centers,
 )
 from central.service import CentralSync
@@ -48,6 +54,12 @@ RESOURCES = (
     shipments,
     invoices,
     schedule,
+    traceability,
+    tickets,
+    repairs,
+    rfm,
+    customer_view,
+    order_links,
 )
 
 

@@ -29,6 +29,7 @@ class CustomerFields(Body):
     address: str | None = None
     credit_limit_cents: int | None = Field(None, ge=0, description="none: no limit")
     payment_terms_days: int = Field(30, ge=0, le=3650)
+    territory: Code | None = Field(None, description="where field service comes from")
 
 
 class NewCustomer(CustomerFields):

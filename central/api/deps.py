@@ -26,6 +26,7 @@ from central.service import CentralSync
 from protocols.api import ApiError
 
 MAX_LIMIT = 500
+MAX_ID = 2**63 - 1  # the largest id (or any BIGINT) a database takes: beyond it, 422 not 500
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -178,7 +179,9 @@ def _page(
 
 def _page_by_id(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="rows per page")] = 50,
-    after: Annotated[int | None, Query(ge=0, description="the `next` of the page before")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="the `next` of the page before")
+    ] = None,
 ) -> Page:
     return Page(limit, after)
 

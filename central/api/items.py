@@ -29,6 +29,9 @@ class ItemFields(Body):
     unit: str = Field("pcs", min_length=1, max_length=16)
     price_cents: int = Field(0, ge=0)
     lead_time_days: int = Field(0, ge=0, description="bought items: the supplier's lead time")
+    warranty_months: int = Field(
+        12, ge=0, le=600, description="from shipment: a repair within it is under warranty"
+    )
 
 
 class NewItem(ItemFields):

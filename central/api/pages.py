@@ -1,4 +1,13 @@
-"""The planner's web page (Gantt chart), served as static files; it reads the JSON API."""
+"""The central web pages, served as static files; each reads the JSON API with the user's token.
+
+/planner            the Gantt chart and live predictions (planner.*)
+/trace              genealogy of a lot or serial, backward and forward (trace.*)
+/customers/{code}   the customer 360 (customer.*)
+/track/{token}      one sales order's progress for its customer, no token needed (track.*)
+
+Scripts and styles in ``central/web`` are served under ``/static/``; a page loads
+``common.js`` for sign-in, the API and the live stream.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +16,45 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from central.api.rows import CodeInPath
 from protocols.api import ApiError
 
 router = APIRouter(include_in_schema=False)
 WEB = Path(__file__).resolve().parent.parent / "web"
-ASSETS = frozenset({"planner.js", "planner.css"})
+ASSETS = frozenset(p.name for p in WEB.iterdir() if p.suffix in (".js", ".css"))
+_FRESH = {"Cache-Control": "no-cache"}
+
+
+def _page(name: str) -> FileResponse:
+    return FileResponse(WEB / name, headers=_FRESH)
 
 
 @router.get("/planner")
 def planner() -> FileResponse:
     """The Gantt chart; it asks for an API token and keeps it for the browser session."""
-    return FileResponse(WEB / "planner.html", headers={"Cache-Control": "no-cache"})
+    return _page("planner.html")
 
 
+@router.get("/trace")
+def trace() -> FileResponse:
+    return _page("trace.html")
+
+
+@router.get("/customers/{code}")
+def customer(code: CodeInPath) -> FileResponse:
+    return _page("customer.html")
+
+
+@router.get("/track/{token}")
+def track(token: str) -> FileResponse:
+    """The page only: what it shows comes from the API with the same token, checked there."""
+    # no referrer: the secret in the address must not travel to anything the page links to
+    return FileResponse(WEB / "track.html", headers={**_FRESH, "Referrer-Policy": "no-referrer"})
+
+
+@router.get("/static/{name}")
 @router.get("/planner/static/{name}")
 def asset(name: str) -> FileResponse:
     if name not in ASSETS:
         raise ApiError(404, "not_found", f"no asset {name!r}")
-    return FileResponse(WEB / name, headers={"Cache-Control": "no-cache"})
+    return FileResponse(WEB / name, headers=_FRESH)

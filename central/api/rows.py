@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Column, Connection, Select, Table, select
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from sqlalchemy import Column, Connection, Table, select
 
-from central.orders.errors import Conflict, Invalid, NotFound
+from central.db.rows import dicts, get, record
+from central.orders.errors import Conflict, Invalid
 from protocols.contract.events import Code
 
 __all__ = [
     "Body",
     "Code",
     "CodeInPath",
+    "Instant",
     "codes_to_ids",
     "dicts",
     "exists",
@@ -25,6 +27,17 @@ __all__ = [
     "refuse_duplicate",
 ]
 
+
+def _plausible(moment: datetime) -> datetime:
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(f"a time between {FIRST_YEAR} and {LAST_YEAR}")
+    return moment
+
+
+FIRST_YEAR, LAST_YEAR = 1971, 9000
+# A moment with its UTC offset in years the database and time arithmetic can hold.
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
+
 # Codes travel to the floor in dispatch lists, so bodies use the contract's Code.
 CodeInPath = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -33,23 +46,6 @@ class Body(BaseModel):
     """A request body: unknown fields are refused by name, so a typo is not ignored."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-def record(row: Any, drop: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A row as a dict, without the ``drop`` columns (keys plain str, as JSON wants them)."""
-    return {str(k): v for k, v in row._mapping.items() if k not in drop}
-
-
-def dicts(rows: Iterable[Any], drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    return [record(row, drop) for row in rows]
-
-
-def get(conn: Connection, query: Select[Any], what: str, key: object) -> Any:
-    """The one row ``query`` finds, or 404 naming ``what`` and ``key``."""
-    row = conn.execute(query).first()
-    if row is None:
-        raise NotFound(what, key)
-    return row
 
 
 def id_of(conn: Connection, table: Table, column: Column[Any], value: object, what: str) -> int:

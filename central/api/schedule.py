@@ -51,6 +51,10 @@ class ScheduleRun(Body):
     )
 
 
+# a busy floor applies many batches a second; a page redraws at most this often
+FLOOR_GAP_S = 0.5
+
+
 @router.post("/schedule-runs")
 def run(body: ScheduleRun, write: PlanningWrite, db: Db, sync: Sync) -> dict[str, Any]:
     """Schedule the open production orders; the plan, its KPIs and what it moves.
@@ -139,6 +143,7 @@ def gantt(
             .order_by(T.work_order, T.sequence)
         ).all()
         predicted = planning.predictions(conn)
+        load = planning.work_center_load(conn, datetime.now(UTC))
     lo = start.astimezone(UTC) if start else None
     hi = end.astimezone(UTC) if end else None
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -167,6 +172,7 @@ def gantt(
         "by": by,
         "rows": [{"key": k, "bars": v} for k, v in sorted(groups.items())],
         "predictions": predicted,
+        "load": load,
     }
 
 
@@ -185,11 +191,28 @@ async def planning_stream(
 
     EventSource cannot send headers, so the token comes as a query parameter.
     """
+    return _stream(request, token, "planning", "gantt")
+
+
+@router.get("/floor/stream")
+async def floor_stream(
+    request: Request, token: Annotated[str, Query(description="the API token")]
+) -> StreamingResponse:
+    """Server-sent events: ``progress`` after central applied events that move the order
+    book (at most twice a second), for pages that show orders moving."""
+    return _stream(request, token, "floor", "progress", min_gap_s=FLOOR_GAP_S)
+
+
+def _stream(
+    request: Request, token: str, topic: str, event: str, *, min_gap_s: float = 0.0
+) -> StreamingResponse:
     sync = sync_of(request)
     with reading(sync.engine).connect() as conn:
         if authenticate(conn, token) is None:
             raise Unauthenticated("the token is unknown or its user inactive", invalid_token=True)
-    return event_stream(request, sync.changes, "planning", "gantt", lambda: {"at": _now()})
+    return event_stream(
+        request, sync.changes, topic, event, lambda: {"at": _now()}, min_gap_s=min_gap_s
+    )
 
 
 def _now() -> str:

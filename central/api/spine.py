@@ -35,6 +35,13 @@ class Metrics(Collector):
             ("ingest_batches", self.sync.batches, "MQTT messages ingested"),
         ):
             yield CounterMetricFamily(f"floorsync_central_{name}", text, value=value)
+        jobs = self.sync.rfm_jobs
+        for name, value, text in (
+            ("rfm_runs", jobs.runs, "scheduled RFM runs completed"),
+            ("rfm_failures", jobs.failures, "scheduled RFM runs that failed (logged)"),
+            ("replanner_runs", self.sync.replanner.runs, "predicted-finish recomputations"),
+        ):
+            yield CounterMetricFamily(f"floorsync_central_{name}", text, value=value)
         yield CounterMetricFamily(
             "floorsync_central_ingest_seconds",
             "time spent ingesting",

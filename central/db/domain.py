@@ -105,6 +105,7 @@ customers = Table(
     Column("address", Text),
     Column("credit_limit_cents", BigInteger),  # None: no limit
     Column("payment_terms_days", Integer, nullable=False, default=30),
+    Column("territory", Code),  # where field service comes from; sales territories later
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -131,6 +132,8 @@ items = Table(
     Column("unit", String(16), nullable=False, default="pcs"),
     Column("price_cents", BigInteger, nullable=False, default=0),
     Column("lead_time_days", Integer, nullable=False, default=0),  # buy: supplier lead time
+    # from shipment; a repair within it is under warranty
+    Column("warranty_months", Integer, nullable=False, default=12, server_default="12"),
     _states("kind", ITEM_KINDS),
     _states("tracking", TRACKING),
 )
@@ -410,7 +413,7 @@ shipment_lines = Table(
     _ref("shipments"),
     _ref("sales_order_lines"),
     _ref("items"),
-    Column("lot", String(64), nullable=False),
+    Column("lot", String(64), nullable=False, index=True),  # the recall query's last step
     Column("quantity", Float, nullable=False),
 )
 

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-import central.db.domain  # noqa: F401  (registers the order service's tables)
+import central.db  # noqa: F401  (registers every table on the metadata)
 from central.db.schema import metadata
 
 engine = context.config.attributes["engine"]

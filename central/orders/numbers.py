@@ -13,7 +13,14 @@ from sqlalchemy import Connection, insert, update
 
 from central.db.domain import number_series
 
-SERIES = {"sales_order": "SO", "production_order": "WO", "shipment": "SH", "invoice": "INV"}
+SERIES = {
+    "sales_order": "SO",
+    "production_order": "WO",
+    "shipment": "SH",
+    "invoice": "INV",
+    "ticket": "TK",
+    "repair_order": "RO",
+}
 
 
 def next_number(conn: Connection, series: str, now: datetime) -> str:

@@ -166,6 +166,58 @@ def _pace(task: Any, now: datetime) -> float:
     return max(elapsed / task.good, 0.0)
 
 
+LOAD_HORIZON = timedelta(hours=24)
+
+
+def work_center_load(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    """Per work center: the open work still to do (hours of machine time, setup included
+    for operations not started), the planned hours in the next 24 h against what its
+    machines could give in that time (``load``; above 1 it is overbooked), machines down."""
+    broken = _broken(conn, now)
+    horizon = now + LOAD_HORIZON
+    rows = conn.execute(
+        select(
+            T.work_center_id,
+            T.status,
+            T.quantity,
+            T.good,
+            T.setup_minutes,
+            T.run_minutes_per_unit,
+            T.planned_start,
+            T.planned_end,
+        )
+        .join(production_orders, P.id == T.production_order_id)
+        .where(P.status.in_(OPEN), T.status != "done")
+    )
+    backlog: dict[int, float] = defaultdict(float)
+    planned: dict[int, float] = defaultdict(float)
+    for r in rows:
+        setup = r.setup_minutes if r.status == "pending" else 0.0
+        backlog[r.work_center_id] += (
+            setup + max(r.quantity - r.good, 0) * r.run_minutes_per_unit
+        ) / 60
+        if r.planned_start and r.planned_end:
+            start = max(r.planned_start.astimezone(UTC), now)
+            end = min(r.planned_end.astimezone(UTC), horizon)
+            if end > start:
+                planned[r.work_center_id] += (end - start).total_seconds() / 3600
+    out = []
+    for wc in conn.execute(select(work_centers).order_by(work_centers.c.code)):
+        down = sum(1 for s in wc.stations or () if (wc.edge_id, s) in broken)
+        hours = LOAD_HORIZON.total_seconds() / 3600 * wc.capacity
+        out.append(
+            {
+                "work_center": wc.code,
+                "capacity": wc.capacity,
+                "machines_down": down,
+                "backlog_hours": round(backlog.get(wc.id, 0.0), 2),
+                "planned_hours_24h": round(planned.get(wc.id, 0.0), 2),
+                "load_24h": round(planned.get(wc.id, 0.0) / hours, 3),
+            }
+        )
+    return out
+
+
 def open_operations(conn: Connection) -> int:
     """How many operations are still to do on open orders: the size of a scheduling run."""
     return int(

@@ -2,6 +2,8 @@
 
 * ``production_report``: the operation's good / scrap / rework and labour hours; the
   first report starts the task (and its production order), ``operation_end`` ends it.
+  Its crew's shares add up per operation, station and operator (``operation_crews``),
+  so genealogy names who made a lot without reading the event log.
 * ``material_issue``: material consumed by lot, and the lot leaves stores.
 * ``inspection``: inspected and rejected counts; a ``scrap`` disposition rejects the
   pieces inspected, a ``rework`` one sends them back to the operation named in
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
 
+from central.db.aftersales import operation_crews
 from central.db.bulk import insert_rows
 from central.db.domain import (
     inspections,
@@ -35,6 +38,7 @@ from central.db.domain import (
     sales_order_lines,
     sales_orders,
 )
+from central.db.upsert import upsert
 from central.orders import dispatch, inventory
 
 if TYPE_CHECKING:
@@ -79,6 +83,7 @@ _INSPECTED = (
 def apply(conn: Connection, edge_id: str, applied: Sequence[Event]) -> None:
     """Fold a run of one edge's applied events into the order book."""
     reports: dict[tuple[str, str], dict[str, Any]] = {}
+    crews: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     checks: dict[tuple[str, str], dict[str, Any]] = {}
     consumed: list[dict[str, Any]] = []
     inspected: list[dict[str, Any]] = []
@@ -109,6 +114,8 @@ def apply(conn: Connection, edge_id: str, applied: Sequence[Event]) -> None:
             row["start"] = min(row["start"], start)
             row["end"] = max(row["end"], end)
             row["ended"] = row["ended"] or p.get("operation_end", False)
+            for share in p.get("crew", ()):
+                _crew_share(crews, key, env.station, share, start, end)
         elif kind == "material_issue":
             consumed.append(
                 {
@@ -116,7 +123,8 @@ def apply(conn: Connection, edge_id: str, applied: Sequence[Event]) -> None:
                     "operation": p["operation"],
                     "item": p["item"],
                     "lot": p["lot"],
-                    "quantity": p["quantity"],
+                    # JSON may carry a whole number as int: PostgreSQL's arrays want one type
+                    "quantity": float(p["quantity"]),
                     "station": env.station,
                     "operators": p.get("operators", []),
                     "over_issue_approved_by": p.get("over_issue_approved_by"),
@@ -157,6 +165,15 @@ def apply(conn: Connection, edge_id: str, applied: Sequence[Event]) -> None:
             )
     if reports:
         conn.execute(_REPORT, list(reports.values()))
+    if crews:
+        upsert(
+            conn,
+            operation_crews,
+            list(crews.values()),
+            add=("good", "scrap", "labour_hours"),
+            least=("first_at",),  # a late report may cover an earlier period
+            greatest=("last_at",),
+        )
     if checks:
         conn.execute(_INSPECTED, list(checks.values()))
     if consumed:
@@ -180,6 +197,36 @@ def apply(conn: Connection, edge_id: str, applied: Sequence[Event]) -> None:
         order_ids = conn.execute(select(P.id).where(P.number.in_(ended))).scalars()
         edges = {edge for order_id in order_ids for edge in dispatch.edges_of(conn, order_id)}
         dispatch.refresh(conn, sorted(edges), applied[-1].ts)
+
+
+def _crew_share(
+    crews: dict[tuple[str, str, str, str], dict[str, Any]],
+    task: tuple[str, str],
+    station: str,
+    share: dict[str, Any],
+    start: datetime,
+    end: datetime,
+) -> None:
+    key = (*task, station, share["operator"])
+    row = crews.get(key)
+    if row is None:
+        crews[key] = {
+            "work_order": task[0],
+            "operation": task[1],
+            "station": station,
+            "operator": share["operator"],
+            "good": share["good"],
+            "scrap": share["scrap"],
+            "labour_hours": float(share["labour_hours"]),
+            "first_at": start,
+            "last_at": end,
+        }
+        return
+    row["good"] += share["good"]
+    row["scrap"] += share["scrap"]
+    row["labour_hours"] += share["labour_hours"]
+    row["first_at"] = min(row["first_at"], start)
+    row["last_at"] = max(row["last_at"], end)
 
 
 def _check(checks: dict[tuple[str, str], dict[str, Any]], key: tuple[str, str]) -> dict[str, Any]:

@@ -1,10 +1,10 @@
 // FloorSync planner: the Gantt chart of the open orders, what-if scheduling runs and drag-to-pin.
-// Server strings only ever go through textContent.
+// Sign-in, the API and messages are common.js's (FS); the planner reads and follows its own
+// streams. Server strings only ever go through textContent.
 "use strict";
 
 (() => {
-  const $ = (sel, root = document) => root.querySelector(sel);
-  const TOKEN_KEY = "floorsync.token";
+  const { $, el, parse, say, setStale, failed, api } = FS;
   const MIN = 60e3, HOUR = 60 * MIN, DAY = 24 * HOUR;
   const LANE = 30;  // px per lane; a row has as many lanes as its overlapping bars need
   const ZOOMS = {
@@ -17,17 +17,9 @@
   const state = { by: "work_center", zoom: "day", start: 0, data: null, proposal: null, focus: null };
   const pins = new Map();      // "WO/20" -> asked start (ms), sent with every run until saved or discarded
   const info = new WeakMap();  // .bar element -> its bar from /gantt
-  let token = sessionStorage.getItem(TOKEN_KEY);
   let drag = null, reloadWanted = false;
 
   // ---- small helpers
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  const parse = (s) => { const t = s ? Date.parse(s) : NaN; return isNaN(t) ? null : t; };
   const iso = (ms) => new Date(ms).toISOString();
   const span = () => ZOOMS[state.zoom].span;
   const opId = (x) => `${x.work_order}/${x.operation}`;
@@ -41,35 +33,19 @@
     const a = Math.round(Math.abs(m)), d = Math.floor(a / 1440), h = Math.floor((a % 1440) / 60);
     return (m < 0 ? "−" : "") + (d ? `${d} d ${h} h` : h ? `${h} h ${a % 60} min` : `${a % 60} min`);
   }
-  function say(text, error = false) {
-    Object.assign($("#message"), { textContent: text || "", hidden: !text }).classList.toggle("error", error);
-  }
-  function setStale(on) { $("#stale").hidden = !on; document.body.classList.toggle("stale", on); }
-  const failed = (e) => (e.status ? `${e.code}: ${e.message}` : "Central is not reachable.");
   const movedMap = () => new Map(((state.proposal && state.proposal.moved) || []).map((m) => [m.operation, m]));
 
-  // ---- the API: one place for the token, the error shape and 401
-  async function api(path, options = {}) {
-    const headers = { Accept: "application/json", "Content-Type": "application/json", Authorization: "Bearer " + token };
-    const res = await fetch(path, { ...options, headers });
-    const body = await res.json().catch(() => null);
-    if (res.ok) return body;
-    const e = (body && body.error) || {};
-    const failure = Object.assign(new Error(e.message || `HTTP ${res.status}`), { status: res.status, code: e.code || "" });
-    if ((failure.auth = res.status === 401)) signOut(failure.message);
-    throw failure;
-  }
-
+  // A load does not clear the stale banner: that says the stream is down, and only it can tell.
   let loadSeq = 0, loadTimer = null;
   function load() {
-    if (!token) return;
+    if (!FS.isSignedIn()) return;
     if (drag) { reloadWanted = true; return; }
     const seq = ++loadSeq;  // only the latest answer is drawn
     // One span either side, so panning by half a view redraws at once from what is here.
     const q = new URLSearchParams({ by: state.by, start: iso(state.start - span()), end: iso(state.start + 2 * span()) });
     api("/api/v1/gantt?" + q)
       .then((v) => { if (seq === loadSeq) { state.data = v; draw(); } })
-      .catch((e) => { if (!e.auth) { if (e.status) say(failed(e), true); else setStale(true); } });
+      .catch(FS.readFailed);
   }
   function loadSoon() { clearTimeout(loadTimer); loadTimer = setTimeout(load, 250); }
 
@@ -126,6 +102,7 @@
     moveNow();
     $("#range").textContent = `${when(t0)} – ${when(t1)}`;
     predictions(v.predictions || []);
+    workLoad(v.load || []);
     $("#tip").hidden = true;
     document.body.dataset.viewAt = String(Date.now());
   }
@@ -275,6 +252,24 @@
     }) : [el("li", "muted", "No predictions")]));
   }
 
+  // ---- work-center load: backlog hours, and the next 24 h planned against capacity
+  function workLoad(list) {
+    $("#load").replaceChildren(...(list.length ? list.map((w) => {
+      const item = el("li", w.load_24h > 1 ? "load over" : "load");
+      item.dataset.workCenter = w.work_center;
+      const top = el("div", "prediction-top");
+      top.append(el("strong", null, w.work_center), el("span", "muted", `${w.backlog_hours.toFixed(1)} h to do`));
+      if (w.machines_down) top.append(el("span", "badge badge-late", `${w.machines_down} down`));
+      const meter = el("span", "meter"), fill = el("span", "meter-fill");
+      fill.style.width = `${Math.min(100, Math.round(w.load_24h * 100))}%`;
+      meter.append(fill);
+      const row = el("div", "util");
+      row.append(meter, el("span", null, `${Math.round(w.load_24h * 100)} % of 24 h`));
+      item.append(top, row);
+      return item;
+    }) : [el("li", "muted", "No work centers")]));
+  }
+
   // ---- scheduling runs
   function runBody(save) {
     const f = $("#run-form").elements;
@@ -367,11 +362,11 @@
     }));
   }
 
-  // ---- sign-in and the live stream
+  // ---- the live streams, opened on sign-in and closed on sign-out (FS.start below)
   let source = null, lastHeard = 0, lost = false, retry = null;
   function connect() {
-    if (!token) return;
-    source = new EventSource("/api/v1/planning/stream?token=" + encodeURIComponent(token));
+    if (!FS.isSignedIn()) return;
+    source = FS.events("/api/v1/planning/stream");
     lastHeard = Date.now();
     const heard = () => { lastHeard = Date.now(); setStale(false); };
     source.addEventListener("gantt", () => {
@@ -386,36 +381,28 @@
       setStale(true);
       lost = true;
       // Closed for good (e.g. refused): retry ourselves; the fetch tells a 401 apart from a dead server.
-      if (source.readyState === EventSource.CLOSED) { disconnect(); retry = setTimeout(connect, 3000); load(); }
+      if (source.readyState === EventSource.CLOSED) { drop(); retry = setTimeout(connect, 3000); load(); }
     };
   }
-  function disconnect() { clearTimeout(retry); if (source) source.close(); source = null; }
-  function signedIn(on) { $("#app").hidden = $("#signout").hidden = !on; $("#signin").hidden = on; }
-  function signOut(message) {
-    token = null;
-    sessionStorage.removeItem(TOKEN_KEY);
-    disconnect();
-    setStale(false);
-    say(null);
-    signedIn(false);
-    Object.assign($("#signin-error"), { textContent: message || "", hidden: !message });
-    $("#token").value = "";
-    $("#token").focus();
+  function drop() { clearTimeout(retry); if (source) source.close(); source = null; }  // the plan's stream only
+  // The floor's progress (pieces counted, operations done) moves bars without a new plan.
+  let floor = null;
+  function follow() {
+    if (!FS.isSignedIn()) return;
+    floor = FS.events("/api/v1/floor/stream");
+    floor.addEventListener("progress", loadSoon);
+    floor.onerror = () => { if (floor.readyState === EventSource.CLOSED) { floor.close(); floor = null; setTimeout(follow, 3000); } };
   }
-  function signIn(t) {
-    token = t;
-    sessionStorage.setItem(TOKEN_KEY, t);
-    signedIn(true);
-    load();
-    connect();
+  function disconnect() {
+    drop();
+    if (floor) floor.close();
+    floor = null;
   }
 
   // ---- wiring
   function pan(ms) { state.start += ms; draw(); loadSoon(); }
   function wire() {
     const gantt = $("#gantt"), form = $("#run-form");
-    $("#signin").addEventListener("submit", (e) => { e.preventDefault(); if ($("#token").value.trim()) signIn($("#token").value.trim()); });
-    $("#signout").addEventListener("click", () => signOut(null));
     $("#by").addEventListener("change", (e) => { state.by = e.target.value; load(); });
     $("#zoom").addEventListener("change", (e) => {
       const center = state.start + span() / 2;  // zoom about the middle of the view
@@ -477,7 +464,7 @@
       $("#clock").textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
       moveNow();
       // The stream pings every 10 s: silence for longer than two pings means a dead link.
-      if (source && Date.now() - lastHeard > 25000) { disconnect(); setStale(true); lost = true; connect(); }
+      if (source && Date.now() - lastHeard > 25000) { drop(); setStale(true); lost = true; connect(); }
     };
     tick();
     setInterval(tick, 1000);
@@ -486,5 +473,5 @@
 
   state.start = Date.now() - span() / 4;
   wire();
-  if (token) signIn(token); else signOut(null);
+  FS.start({ signedIn: () => { load(); connect(); follow(); }, signedOut: disconnect });
 })();

@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, insert, inspect, select
 
 from central.db import make_engine, metadata, migrate
+from central.db.aftersales import operation_crews
 from central.db.engine import MIGRATIONS
 from central.db.schema import edge_cursors, events
 
@@ -88,3 +89,49 @@ def test_the_previous_schema_upgrades_with_its_events_kept(empty: Engine) -> Non
         assert conn.execute(select(events.c.payload)).scalars().all() == [{"work_order": "WO-1"}]
         assert conn.execute(select(edge_cursors.c.applied_seq)).scalars().all() == [1]
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_upgrading_folds_the_crews_of_reports_already_stored(empty: Engine) -> None:
+    migrate(empty, "0006")
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+
+    def stored(seq: int, start: str, end: str, crew: list[dict[str, object]]) -> dict[str, object]:
+        payload = {"work_order": "WO-7", "operation": "10", "good": 0, "scrap": 0}
+        payload |= {"period_start": start, "period_end": end, "crew": crew}
+        return {
+            "edge_id": "p/a/l/e",
+            "seq": seq,
+            "event_id": f"0190f0e0-0000-7000-8000-{seq:012d}",
+            "kind": "production_report",
+            "station": "ST-2",
+            "source_ts": at,
+            "ingested_at": at,
+            "payload": payload,
+        }
+
+    share = {"operator": "EMP-1", "good": 4, "scrap": 1, "labour_hours": 0.5}
+    with empty.begin() as conn:
+        conn.execute(
+            insert(events),
+            [
+                stored(1, "2026-11-01T08:00:00Z", "2026-11-01T09:00:00Z", [share]),
+                stored(2, "2026-11-01T06:00:00+00:00", "2026-11-01T07:00:00Z", [share]),
+                stored(3, "2026-11-01T09:00:00Z", "2026-11-01T10:00:00Z", []),
+            ],
+        )
+
+    migrate(empty)
+
+    with empty.connect() as conn:
+        [crew] = conn.execute(select(operation_crews)).all()
+    assert (crew.work_order, crew.operation, crew.station, crew.operator) == (
+        "WO-7",
+        "10",
+        "ST-2",
+        "EMP-1",
+    )
+    assert (crew.good, crew.scrap, crew.labour_hours) == (8, 2, 1.0)
+    assert (crew.first_at, crew.last_at) == (
+        datetime(2026, 11, 1, 6, tzinfo=UTC),
+        datetime(2026, 11, 1, 9, tzinfo=UTC),
+    )

@@ -10,7 +10,9 @@ from typing import Any
 from biip.gtin import Gtin
 from sqlalchemy import Engine, func, select
 
+from central.aftersales import repairs, tickets
 from central.db import make_engine, migrate
+from central.db.aftersales import repair_orders, rfm_scores, service_tickets
 from central.db.domain import (
     ORDER_STATES,
     customers,
@@ -145,3 +147,26 @@ def test_loading_is_deterministic(tmp_path: Path) -> None:
         return rows
 
     assert orders("a.db") == orders("b.db")
+
+
+def test_the_demo_service_desk_has_a_claim_a_field_repair_and_segments(engine: Engine) -> None:
+    load(engine)
+    with engine.connect() as conn:
+        [ticket] = conn.execute(select(service_tickets.c.number)).scalars()
+        claim = tickets.detail(conn, ticket, NOW)
+        assert (claim["customer"], claim["kind"], claim["status"]) == (
+            "RHEINPMP",
+            "warranty_claim",
+            "in_progress",
+        )
+        [repair] = conn.execute(select(repair_orders.c.number)).scalars()
+        shown = repairs.detail(conn, repair)
+        # the technician of the customer's territory with the skill, not the workshop
+        assert (shown["kind"], shown["status"], shown["technician"]["code"]) == (
+            "field",
+            "assigned",
+            "TEC-KLEIN",
+        )
+        assert shown["ticket"] == ticket
+        segments = conn.execute(select(rfm_scores.c.segment)).scalars().all()
+        assert len(segments) >= 5  # every customer with an order is scored at load

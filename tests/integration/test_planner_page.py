@@ -118,6 +118,10 @@ def test_a_planner_sees_the_plan_and_a_slow_operation_moves_its_predicted_finish
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-floor")
         client.connect("127.0.0.1", mosquitto.port)
         client.loop_start()
+        # timed from a connected client: paho's first CONNECT alone can take a second
+        deadline = time.monotonic() + 10
+        while not client.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.01)
         sent = time.monotonic()
         client.publish(
             events_topic(FLOOR), batch(envelope(1, report, edge_id=FLOOR), edge_id=FLOOR), qos=1

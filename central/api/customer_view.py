@@ -1,0 +1,22 @@
+"""The customer 360: everything sales and service need about one customer, in one answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter
+
+from central.aftersales.customer360 import overview
+from central.api.deps import Db
+from central.api.rows import CodeInPath
+
+router = APIRouter(tags=["customers"])
+
+
+@router.get("/customers/{code}/overview")
+def customer_overview(code: CodeInPath, db: Db) -> dict[str, Any]:
+    """Contacts, the newest orders with their progress, shipments, open receivables,
+    tickets, repairs and the RFM segment with its history (each list the newest 20)."""
+    with db.connect() as conn:
+        return overview(conn, code, datetime.now(UTC))

@@ -1,0 +1,137 @@
+// FloorSync central pages: what every signed-in desk page shares (sign-in by API token, the
+// API with its error shape, the live stream, small formatters). Each page loads this first and
+// calls FS.start(). Server strings only ever go through textContent.
+"use strict";
+
+window.FS = (() => {
+  const TOKEN_KEY = "floorsync.token";
+  const $ = (sel, root = document) => root.querySelector(sel);
+  let token = sessionStorage.getItem(TOKEN_KEY);
+  let page = null;  // what the page gave FS.start
+  let source = null, retry = null, lost = false;
+
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  const parse = (s) => { const t = s ? Date.parse(s) : NaN; return isNaN(t) ? null : t; };
+  const when = (s) => { const t = parse(s); return t === null ? "–" : new Date(t).toLocaleString([],
+    { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" }); };
+  // A date without a time ("2026-12-15") is that calendar day anywhere: shown in UTC, as parsed,
+  // not shifted a day back west of Greenwich.
+  const date = (s) => { const t = parse(s); return t === null ? "–" : new Date(t).toLocaleDateString([],
+    { day: "numeric", month: "short", year: "numeric", ...(/^\d{4}-\d{2}-\d{2}$/.test(s) ? { timeZone: "UTC" } : {}) }); };
+  const money = (cents) => (cents === null || cents === undefined ? "–"
+    : (cents / 100).toLocaleString([], { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+  const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(x * 100)} %`);
+  const qty = (x) => (x === null || x === undefined ? "–" : (+x).toLocaleString([], { maximumFractionDigits: 3 }));
+
+  function say(text, error = false) {
+    const node = $("#message");
+    if (!node) return;
+    Object.assign(node, { textContent: text || "", hidden: !text }).classList.toggle("error", error);
+  }
+  function setStale(on) { const s = $("#stale"); if (s) s.hidden = !on; document.body.classList.toggle("stale", on); }
+  const failed = (e) => (e.status ? `${e.code}: ${e.message}` : "Central is not reachable.");
+  // A read that failed: a 401 has signed out already; an answer says why; no answer is staleness.
+  function readFailed(e) { if (!e.auth) { if (e.status) say(failed(e), true); else setStale(true); } }
+
+  // A table: columns are [heading, row => text or node]; rows are data; empty says so.
+  function table(columns, rows, empty = "None") {
+    if (!rows.length) return el("p", "muted", empty);
+    const t = el("table", "grid");
+    const head = el("tr");
+    for (const [title] of columns) head.append(el("th", null, title));
+    t.append(el("thead"), el("tbody"));
+    t.tHead.append(head);
+    for (const row of rows) {
+      const tr = el("tr");
+      for (const [, value] of columns) {
+        const v = value(row);
+        const td = el("td");
+        if (v instanceof Node) td.append(v); else td.textContent = v === null || v === undefined ? "–" : String(v);
+        tr.append(td);
+      }
+      t.tBodies[0].append(tr);
+    }
+    return t;
+  }
+
+  async function api(path, options = {}) {
+    const headers = { Accept: "application/json", "Content-Type": "application/json", Authorization: "Bearer " + token };
+    const res = await fetch(path, { ...options, headers });
+    const body = await res.json().catch(() => null);
+    if (res.ok) return body;
+    const e = (body && body.error) || {};
+    const failure = Object.assign(new Error(e.message || `HTTP ${res.status}`), { status: res.status, code: e.code || "" });
+    if ((failure.auth = res.status === 401)) signOut(failure.message);
+    throw failure;
+  }
+
+  function reload() {
+    if (!token || !page || !page.load) return Promise.resolve();
+    return Promise.resolve(page.load()).then(() => setStale(false)).catch(readFailed);
+  }
+
+  // An EventSource on one of the API's streams, signed with the token (EventSource sends no headers).
+  function events(path) {
+    const sep = path.includes("?") ? "&" : "?";
+    return new EventSource(path + sep + "token=" + encodeURIComponent(token));
+  }
+
+  function connect() {
+    if (!token || !page.stream) return;
+    source = events(page.stream.path);
+    for (const name of page.stream.events) source.addEventListener(name, () => { setStale(false); reload(); });
+    source.addEventListener("ping", () => setStale(false));
+    source.onopen = () => { setStale(false); if (lost) { lost = false; reload(); } };
+    source.onerror = () => {
+      setStale(true);
+      lost = true;
+      if (source.readyState === EventSource.CLOSED) { disconnect(); retry = setTimeout(connect, 3000); reload(); }
+    };
+  }
+  function disconnect() { clearTimeout(retry); if (source) source.close(); source = null; }
+  function signedIn(on) { $("#app").hidden = $("#signout").hidden = !on; $("#signin").hidden = on; }
+  function signOut(message) {
+    token = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    disconnect();
+    if (page && page.signedOut) page.signedOut();
+    setStale(false);
+    say(null);
+    signedIn(false);
+    Object.assign($("#signin-error"), { textContent: message || "", hidden: !message });
+    $("#token").value = "";
+    $("#token").focus();
+  }
+  function signIn(t) {
+    token = t;
+    sessionStorage.setItem(TOKEN_KEY, t);
+    signedIn(true);
+    reload();
+    connect();
+    if (page.signedIn) page.signedIn();
+  }
+
+  // page: {load?: () => Promise, stream?: {path, events: [names]}, and for a page that reads and
+  // follows streams its own way, signedIn?: () => void after sign-in, signedOut?: () => void}
+  function start(spec) {
+    page = spec;
+    $("#signin").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const t = $("#token").value.trim();
+      if (t) signIn(t);
+    });
+    $("#signout").addEventListener("click", () => signOut(null));
+    if (token) signIn(token); else signOut(null);
+  }
+
+  const isSignedIn = () => token !== null;
+  return {
+    $, el, parse, when, date, money, pct, qty, say, setStale, failed, readFailed, table,
+    api, events, isSignedIn, reload, start,
+  };
+})();

@@ -1,0 +1,136 @@
+// FloorSync customer 360: one customer's orders (with production progress, live), shipments,
+// receivables, tickets, repairs and RFM segment. Server strings only go through textContent.
+"use strict";
+
+(() => {
+  const { $, el, when, date, money, pct, qty, table } = FS;
+  const code = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+  const open = new Set();  // orders whose lines are unfolded, kept across live redraws
+
+  function progressBar(share, risk) {
+    const cell = el("div", "bar-cell");
+    const bar = el("div", risk ? "pbar risk" : "pbar");
+    const fill = el("span");
+    fill.style.width = `${Math.round((share || 0) * 100)}%`;
+    bar.append(fill);
+    cell.append(bar, el("span", null, pct(share)));
+    return cell;
+  }
+  function flag(on, text, cls = "bad") { return on ? el("span", cls, text) : el("span", "muted", "–"); }
+
+  function head(v) {
+    const c = v.customer, r = v.rfm;
+    const facts = el("dl", "facts");
+    const fact = (k, value) => { const d = el("div"); d.append(el("dt", null, k), el("dd", null, value)); facts.append(d); };
+    fact("Code", c.code);
+    fact("Territory", c.territory || "–");
+    fact("Credit limit", c.credit_limit_cents === null ? "none" : money(c.credit_limit_cents));
+    fact("Exposure", money(c.exposure_cents));
+    fact("Payment terms", `${c.payment_terms_days} days`);
+    fact("Open orders", `${v.orders.open} of ${v.orders.total}`);
+    const segment = el("div");
+    segment.append(el("dt", null, "RFM segment"));
+    const dd = el("dd");
+    if (r) {
+      const badge = el("span", "segment", r.segment);
+      badge.id = "segment";
+      dd.append(badge, el("span", "muted", `  R${r.r} F${r.f} M${r.m} · since ${date(r.since)}`));
+    } else dd.append(el("span", "muted", "not scored"));
+    segment.append(dd);
+    facts.append(segment);
+    $("#head").replaceChildren(el("p", "title", c.name), facts,
+      el("p", "hint", [c.email, c.phone, c.address].filter(Boolean).join(" · ")));
+  }
+
+  function orders(v) {
+    $("#orders-count").textContent = `newest ${v.orders.items.length} of ${v.orders.total}`;
+    const t = table([
+      ["Order", (o) => {
+        const b = el("button", "btn btn-secondary btn-x", open.has(o.number) ? "−" : "+");
+        b.title = "lines and operations";
+        b.addEventListener("click", () => { open.has(o.number) ? open.delete(o.number) : open.add(o.number); orders(v); });
+        const span = el("span"); span.append(b, " ", o.number); return span;
+      }],
+      ["Status", (o) => o.status],
+      ["Due", (o) => date(o.due_date)],
+      ["Expected ship", (o) => date(o.expected_ship)],
+      ["Progress", (o) => progressBar(o.progress, o.at_risk)],
+      ["", (o) => flag(o.at_risk, "at risk", "warn")],
+      ["Value", (o) => money(o.value_cents)],
+    ], v.orders.items, "No orders yet");
+    if (t.tBodies) {
+      [...t.tBodies[0].rows].forEach((tr, i) => {
+        const o = v.orders.items[i];
+        tr.dataset.order = o.number;
+        tr.dataset.progress = String(o.progress);
+        if (!open.has(o.number)) return;
+        let after = tr;
+        for (const line of o.lines) {
+          const sub = el("tr", "sub");
+          const ops = el("div", "ops");
+          for (const op of line.operations || []) {
+            const chip = el("span", "op", `${op.work_order} ${op.operation} ${op.work_center}: ${qty(op.good)}/${qty(op.quantity)}`);
+            chip.dataset.status = op.status;
+            ops.append(chip);
+          }
+          const first = el("td", null, `line ${line.line_no}`), what = el("td");
+          what.colSpan = 3;
+          what.append(el("div", null, `${line.item} · ${qty(line.quantity)} ordered, ${qty(line.produced)} made, ${qty(line.shipped)} shipped · expected ${date(line.expected_ship)}`), ops);
+          const bar = el("td"); bar.colSpan = 3; bar.append(progressBar(line.progress, line.at_risk));
+          sub.append(first, what, bar);
+          after.after(sub);
+          after = sub;
+        }
+      });
+    }
+    $("#orders").replaceChildren(t);
+  }
+
+  function rest(v) {
+    const rec = v.receivables;
+    $("#receivables-total").textContent = `${money(rec.open_cents)} open, ${money(rec.overdue_cents)} overdue`;
+    $("#receivables").replaceChildren(table([
+      ["Invoice", (i) => i.number], ["Order", (i) => i.sales_order], ["Due", (i) => date(i.due_date)],
+      ["Open", (i) => money(i.open_cents)], ["", (i) => flag(i.overdue, "overdue")],
+    ], rec.invoices, "Nothing open"));
+    $("#shipments").replaceChildren(table([
+      ["Shipment", (s) => s.number], ["Order", (s) => s.sales_order], ["Shipped", (s) => when(s.shipped_at)],
+      ["Carrier", (s) => s.carrier], ["Tracking", (s) => s.tracking],
+    ], v.shipments, "Nothing shipped yet"));
+    $("#tickets-count").textContent = `${v.tickets.open} open`;
+    $("#tickets").replaceChildren(table([
+      ["Ticket", (t) => t.number], ["Kind", (t) => t.kind.replace("_", " ")], ["Priority", (t) => t.priority],
+      ["Status", (t) => t.status], ["Subject", (t) => t.subject],
+      ["SLA", (t) => (t.response_breached || t.resolution_breached)
+        ? el("span", "bad", t.resolution_breached ? "resolution breached" : "response breached") : el("span", "ok", "ok")],
+    ], v.tickets.items, "No tickets"));
+    $("#repairs-count").textContent = `${v.repairs.open} open`;
+    $("#repairs").replaceChildren(table([
+      ["Repair", (r) => r.number], ["Kind", (r) => r.kind.replace("_", " ")], ["Status", (r) => r.status],
+      ["Unit", (r) => `${r.item} ${r.lot || ""}`], ["Warranty", (r) => flag(r.under_warranty, "under warranty", "ok")],
+      ["Technician", (r) => r.technician],
+    ], v.repairs.items, "No repairs"));
+    $("#contacts").replaceChildren(table([
+      ["Name", (c) => c.name], ["Role", (c) => c.role], ["Email", (c) => c.email], ["Phone", (c) => c.phone],
+    ], v.contacts, "No contacts"));
+    $("#rfm-history").replaceChildren(table([
+      ["When", (h) => when(h.at)], ["From", (h) => h.previous || "(first scoring)"], ["To", (h) => h.segment],
+    ], (v.rfm && v.rfm.history) || [], "Not scored yet"));
+  }
+
+  async function load() {
+    if (!code || code === "customers") { FS.say("Open a customer by its code above."); return; }
+    const v = await FS.api(`/api/v1/customers/${encodeURIComponent(code)}/overview`);
+    document.title = `${v.customer.name} – FloorSync`;
+    head(v); orders(v); rest(v);
+    $("#updated").textContent = "updated " + new Date().toLocaleTimeString();
+    FS.say(null);
+  }
+
+  $("#lookup").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const c = $("#lookup-code").value.trim();
+    if (c) location.assign("/customers/" + encodeURIComponent(c));
+  });
+  FS.start({ load, stream: { path: "/api/v1/floor/stream", events: ["progress"] } });
+})();
