@@ -14,6 +14,7 @@ from typing import Any
 from floorsync import logs
 from floorsync.bench.options import (
     api_arguments,
+    customers_arguments,
     ingest_arguments,
     modbus_arguments,
     opcua_arguments,
@@ -546,6 +547,14 @@ def build_parser() -> argparse.ArgumentParser:
         "floorsync bench api --orders 100000 --events 10000000 --work-dir var/bench-api",
     )
     api_arguments(p)
+    p = _add(
+        benches,
+        "customers",
+        _bench("customers"),
+        "customer 360, order progress links, genealogy (p95) and RFM time at size",
+        "floorsync bench customers --customers 10000 --orders 100000 --events 10000000",
+    )
+    customers_arguments(p)
     p = _add(
         benches,
         "schedule",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,17 @@ from central.db.domain import customers, items, work_centers
 T0 = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 STATES = ("draft", "confirmed", "in_production", "ready", "shipped", "closed", "held")
 CHUNK = 20_000
+# the sales order line columns written here and by rfm_data
+LINE_COLUMNS = (
+    "id",
+    "sales_order_id",
+    "line_no",
+    "item_id",
+    "quantity",
+    "unit_price_cents",
+    "produced",
+    "shipped",
+)
 
 Say = Callable[[str], None]
 
@@ -41,7 +52,7 @@ def _write(
     engine: Engine,
     table: str,
     columns: Sequence[str],
-    rows: Iterator[tuple[Any, ...]],
+    rows: Iterable[tuple[Any, ...]],
     total: int,
     say: Say,
 ) -> None:
@@ -83,9 +94,12 @@ def _write(
     flush()
 
 
-def populate(engine: Engine, *, orders: int, events: int, edges: int, say: Say) -> None:
-    """Customers, items, ``orders`` sales orders (1-3 lines, a production order of two
-    tasks per line) in every state, and ``events`` stored events from ``edges`` edges."""
+def populate(
+    engine: Engine, *, orders: int, events: int, edges: int, say: Say, customers_n: int = 1000
+) -> None:
+    """``customers_n`` customers, items, ``orders`` sales orders (1-3 lines, a production
+    order of two tasks per line) in every state, and ``events`` stored events from ``edges``
+    edges."""
     rng = random.Random(11)
     with engine.begin() as conn:
         conn.execute(
@@ -97,7 +111,7 @@ def populate(engine: Engine, *, orders: int, events: int, edges: int, say: Say) 
                     "created_at": T0,
                     "payment_terms_days": 30,
                 }
-                for n in range(1, 1001)
+                for n in range(1, customers_n + 1)
             ],
         )
         conn.execute(
@@ -135,7 +149,7 @@ def populate(engine: Engine, *, orders: int, events: int, edges: int, say: Say) 
             yield (
                 n,
                 f"SO-{n:07d}",
-                rng.randint(1, 1000),
+                rng.randint(1, customers_n),
                 "make_to_order",
                 STATES[n % len(STATES)],
                 _day(engine, (created + timedelta(days=30)).date()),
@@ -170,16 +184,7 @@ def populate(engine: Engine, *, orders: int, events: int, edges: int, say: Say) 
     _write(
         engine,
         "sales_order_lines",
-        (
-            "id",
-            "sales_order_id",
-            "line_no",
-            "item_id",
-            "quantity",
-            "unit_price_cents",
-            "produced",
-            "shipped",
-        ),
+        LINE_COLUMNS,
         line_rows(),
         total_lines,
         say,

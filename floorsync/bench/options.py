@@ -65,6 +65,20 @@ def api_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
 
 
+def customers_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``floorsync bench customers``."""
+    parser.add_argument("--customers", type=int, default=10_000, help="customers stored")
+    parser.add_argument("--orders", type=int, default=100_000, help="sales orders stored")
+    parser.add_argument("--events", type=int, default=10_000_000, help="events stored")
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per call")
+    parser.add_argument(
+        "--rfm-customers", type=int, default=100_000, help="customers RFM is timed for"
+    )
+    parser.add_argument("--postgres", help="also measure on this PostgreSQL URL (its own DB)")
+    parser.add_argument("--work-dir", type=Path, help="keep the filled SQLite files here")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+
+
 def schedule_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``floorsync bench schedule``."""
     parser.add_argument(
