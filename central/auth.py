@@ -19,6 +19,7 @@ from central.db.domain import ROLES, users
 
 __all__ = [
     "CREDIT_OVERRIDE",
+    "DISCOUNT_APPROVAL",
     "PLANNING",
     "ROLES",
     "SALES",
@@ -34,6 +35,7 @@ __all__ = [
 SALES = ("sales", "admin")  # customers, contacts, sales orders, shipments, payments
 SERVICE = ("service", "admin")  # tickets, repair orders, technicians, reply templates
 PLANNING = ("planner", "admin")  # items, calendars, work centers, routings, BOMs, ...
+DISCOUNT_APPROVAL = ("admin",)  # sending a quote discounted beyond sales.discount_approval_pct
 CREDIT_OVERRIDE = ("admin",)  # confirming an order its customer's credit would hold
 
 

@@ -34,6 +34,19 @@ class HttpSettings(_Section):
     port: int = Field(8080, ge=0, le=65535)
 
 
+class CompanySettings(_Section):
+    name: str = Field("FloorSync", max_length=200, description="who quotes: letterhead")
+    address: str = Field("", max_length=400, description="printed under the name")
+    contact: str = Field("", max_length=200, description="phone / email line of the letterhead")
+
+
+class SalesSettings(_Section):
+    discount_approval_pct: float = Field(
+        10.0, ge=0, le=100, description="a quote line discounted more needs an admin's approval"
+    )
+    quote_validity_days: int = Field(30, ge=1, le=365, description="a new quote's validity")
+
+
 class RfmSettings(_Section):
     enabled: bool = Field(True, description="recompute RFM on the schedule")
     window_days: int = Field(365, ge=1, le=3650, description="days of orders measured")
@@ -60,3 +73,5 @@ class CentralSettings(_Section):
     ingest: IngestSettings = IngestSettings()
     http: HttpSettings = HttpSettings()
     rfm: RfmSettings = RfmSettings()
+    sales: SalesSettings = SalesSettings()
+    company: CompanySettings = CompanySettings()

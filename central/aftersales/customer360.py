@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from central.aftersales import sla, tickets
+from central.crm import accounts
 from central.db.aftersales import (
     repair_orders,
     rfm_history,
@@ -28,6 +29,7 @@ from central.db.domain import (
     sales_order_lines,
     sales_orders,
     shipments,
+    users,
 )
 from central.db.rows import dicts, get, record
 from central.orders.sales import exposure_cents
@@ -43,8 +45,14 @@ def overview(conn: Connection, code: str, now: datetime) -> dict[str, Any]:
     """The 360 of the customer with ``code`` (404 when unknown)."""
     customer = get(conn, select(customers).where(customers.c.code == code), "customer", code)
     cid = customer.id
+    owner = conn.execute(select(users.c.name).where(users.c.id == customer.owner_id)).scalar()
     return {
-        "customer": {**record(customer, drop=("id",)), "exposure_cents": exposure_cents(conn, cid)},
+        "customer": {
+            **record(customer, drop=("id", "owner_id", "parent_id", "name_key")),
+            "owner": owner,
+            "exposure_cents": exposure_cents(conn, cid),
+            "group": accounts.group(conn, cid),
+        },
         "contacts": dicts(
             conn.execute(
                 select(contacts).where(contacts.c.customer_id == cid).order_by(contacts.c.id)

@@ -8,20 +8,25 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from central.api import (
+    accounts,
     boms,
     calendars,
     customer_view,
     customers,
     defect_codes,
     errors,
+    followups,
+    imports,
     invoices,
     items,
     me,
     operators,
     order_links,
     pages,
+    pipeline,
     production_orders,
     purchase_suggestions,
+    quotes,
     repairs,
     rfm,
     routings,
@@ -60,6 +65,11 @@ RESOURCES = (
     rfm,
     customer_view,
     order_links,
+    pipeline,
+    quotes,
+    followups,
+    imports,
+    accounts,
 )
 
 

@@ -8,15 +8,18 @@ from typing import Any
 from fastapi import APIRouter
 
 from central.aftersales.customer360 import overview
-from central.api.deps import Db
+from central.api.deps import CurrentUser, Db
 from central.api.rows import CodeInPath
+from central.crm import fields
 
 router = APIRouter(tags=["customers"])
 
 
 @router.get("/customers/{code}/overview")
-def customer_overview(code: CodeInPath, db: Db) -> dict[str, Any]:
+def customer_overview(code: CodeInPath, db: Db, user: CurrentUser) -> dict[str, Any]:
     """Contacts, the newest orders with their progress, shipments, open receivables,
-    tickets, repairs and the RFM segment with its history (each list the newest 20)."""
+    tickets, repairs and the RFM segment with its history (each list the newest 20).
+    Credit figures only for sales and admin, as everywhere (central.crm.fields)."""
     with db.connect() as conn:
-        return overview(conn, code, datetime.now(UTC))
+        found = overview(conn, code, datetime.now(UTC))
+    return {**found, "customer": fields.visible("customer", found["customer"], user)}

@@ -46,7 +46,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        details = {"field": exc.field} if exc.field else None
+        details = {**({"field": exc.field} if exc.field else {}), **exc.details} or None
         return JSONResponse(error_body(exc.code, exc.message, details), status_code=exc.status)
 
     @app.exception_handler(IntegrityError)

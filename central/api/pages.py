@@ -3,6 +3,9 @@
 /planner            the Gantt chart and live predictions (planner.*)
 /trace              genealogy of a lot or serial, backward and forward (trace.*)
 /customers/{code}   the customer 360 (customer.*)
+/import             customers, contacts, items or open orders from a file (import.*)
+/pipeline           the sales pipeline board: drag deals between stages (pipeline.*)
+/my-day             a salesperson's tasks, closing deals, expiring quotes, renewals (myday.*)
 /track/{token}      one sales order's progress for its customer, no token needed (track.*)
 
 Scripts and styles in ``central/web`` are served under ``/static/``; a page loads
@@ -43,6 +46,21 @@ def trace() -> FileResponse:
 @router.get("/customers/{code}")
 def customer(code: CodeInPath) -> FileResponse:
     return _page("customer.html")
+
+
+@router.get("/pipeline")
+def pipeline() -> FileResponse:
+    return _page("pipeline.html")
+
+
+@router.get("/my-day")
+def my_day() -> FileResponse:
+    return _page("myday.html")
+
+
+@router.get("/import")
+def import_page() -> FileResponse:
+    return _page("import.html")
 
 
 @router.get("/track/{token}")

@@ -21,6 +21,7 @@ from central.api.production_orders import reservations_of, summary_query, tasks_
 from central.api.rows import Body, Code, CodeInPath, dicts, get, record
 from central.api.shipments import shipments_where
 from central.auth import CREDIT_OVERRIDE, SALES
+from central.crm import audit
 from central.db.domain import (
     customers,
     invoices,
@@ -127,7 +128,11 @@ def create_sales_order(body: NewSalesOrder, write: SalesWrite) -> dict[str, Any]
             customer_reference=body.customer_reference,
             technical_specs=body.technical_specs,
         )
-        return detail(conn, number)
+        answer = detail(conn, number)
+        audit.record(
+            conn, "sales_order", number, "created", write.user.id, write.now, after=_state(answer)
+        )
+        return answer
 
     return write(work)
 
@@ -151,7 +156,26 @@ def confirm(
     override = body is not None and body.override_credit
     if override and not write.user.may(CREDIT_OVERRIDE):
         raise Forbidden("override_credit", CREDIT_OVERRIDE)
-    return write(lambda conn: sales.confirm(conn, number, write.now, override_credit=override))
+
+    def work(conn: Connection) -> dict[str, Any]:
+        before = _status(conn, number)
+        answer = sales.confirm(conn, number, write.now, override_credit=override)
+        action = "confirmed_over_credit" if override else "confirmed"
+        after = _status(conn, number)
+        audit.record(
+            conn,
+            "sales_order",
+            number,
+            action,
+            write.user.id,
+            write.now,
+            before=before,
+            after=after,
+            always=True,
+        )
+        return answer
+
+    return write(work)
 
 
 @router.post("/sales-orders/{number}/cancel")
@@ -159,7 +183,19 @@ def cancel(number: CodeInPath, write: SalesWrite) -> dict[str, Any]:
     """Cancel a draft, held or confirmed order."""
 
     def work(conn: Connection) -> dict[str, Any]:
+        before = _status(conn, number)
         sales.cancel(conn, number)
+        after = _status(conn, number)
+        audit.record(
+            conn,
+            "sales_order",
+            number,
+            "cancelled",
+            write.user.id,
+            write.now,
+            before=before,
+            after=after,
+        )
         return {"number": number, "status": "cancelled"}
 
     return write(work)
@@ -228,3 +264,21 @@ def _values(conn: Connection, order_ids: Sequence[int]) -> dict[int, int]:
         .group_by(L.sales_order_id)
     )
     return {order_id: round(value) for order_id, value in rows}
+
+
+def _status(conn: Connection, number: str) -> dict[str, Any]:
+    row = get(
+        conn, select(S.status, S.hold_reason).where(S.number == number), "sales order", number
+    )
+    return record(row)
+
+
+def _state(order: dict[str, Any]) -> dict[str, Any]:
+    """What the audit keeps of a new order: its header and lines (prices included)."""
+    keep = ("customer", "type", "status", "due_date", "customer_reference")
+    lines = [
+        {k: line[k] for k in ("line_no", "item", "quantity", "unit_price_cents", "due_date")}
+        | ({"technical_specs": line["technical_specs"]} if line["technical_specs"] else {})
+        for line in order["lines"]
+    ]
+    return {**{k: order[k] for k in keep}, "lines": lines}

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Connection, select
 from central.api.deps import Db, Paged, Write, page_of, writer
 from central.api.rows import Body, CodeInPath
 from central.auth import SALES
+from central.crm import audit
 from central.db.domain import (
     invoices,
     items,
@@ -54,7 +55,24 @@ def ship(number: CodeInPath, write: SalesWrite, body: Shipping | None = None) ->
             carrier=body.carrier,
             tracking=body.tracking,
         )
-        return shipments_where(conn, H.number == shipped["number"])[0]
+        answer = shipments_where(conn, H.number == shipped["number"])[0]
+        shipped_lines = [
+            {"line_no": x["line_no"], "quantity": x["quantity"]} for x in answer["lines"]
+        ]
+        audit.record(
+            conn,
+            "sales_order",
+            number,
+            "shipped",
+            write.user.id,
+            write.now,
+            after={
+                "shipment": answer["number"],
+                "invoice": answer["invoice"],
+                "lines": shipped_lines,
+            },
+        )
+        return answer
 
     return write(work)
 

@@ -105,9 +105,17 @@ customers = Table(
     Column("address", Text),
     Column("credit_limit_cents", BigInteger),  # None: no limit
     Column("payment_terms_days", Integer, nullable=False, default=30),
-    Column("territory", Code),  # where field service comes from; sales territories later
+    Column("territory", Code),  # the sales territory, and where field service comes from
+    Column("tier", String(1)),  # A / B / C: how much attention the account gets
+    Column("owner_id", Id, ForeignKey("users.id"), index=True),  # the account manager
+    # the parent account of a subsidiary (B2B groups)
+    Column("parent_id", Id, ForeignKey("customers.id"), index=True),
+    # the name folded for duplicate checks (case, accents, legal form and punctuation off)
+    Column("name_key", String(200), index=True),
     Column("created_at", UtcDateTime(), nullable=False),
 )
+
+BUYING_ROLES = ("decision_maker", "influencer", "user", "technical", "purchasing")
 
 contacts = Table(
     "contacts",
@@ -115,9 +123,12 @@ contacts = Table(
     _id(),
     _ref("customers"),
     Column("name", String(200), nullable=False),
-    Column("role", String(64)),
+    Column("role", String(64)),  # the job title
     Column("email", String(200)),
     Column("phone", String(40)),
+    Column("buying_role", String(16)),  # their part in the buying decision
+    Column("reports_to_id", Id, ForeignKey("contacts.id")),  # for the decision map
+    _states("buying_role", BUYING_ROLES),
 )
 
 items = Table(

@@ -15,9 +15,17 @@ from __future__ import annotations
 class DomainError(Exception):
     status = 400
 
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        field: str | None = None,
+        *,
+        details: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.field = code, message, field
+        self.details = details or {}  # more for the caller, e.g. the candidates of a duplicate
 
 
 class NotFound(DomainError):

@@ -20,6 +20,9 @@ SERIES = {
     "invoice": "INV",
     "ticket": "TK",
     "repair_order": "RO",
+    "lead": "LD",
+    "opportunity": "OP",
+    "quote": "QT",
 }
 
 

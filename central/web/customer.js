@@ -16,6 +16,11 @@
     cell.append(bar, el("span", null, pct(share)));
     return cell;
   }
+  function link(code, name) {
+    const a = el("a", null, name);
+    a.href = "/customers/" + encodeURIComponent(code);
+    return a;
+  }
   function flag(on, text, cls = "bad") { return on ? el("span", cls, text) : el("span", "muted", "–"); }
 
   function head(v) {
@@ -38,8 +43,24 @@
     } else dd.append(el("span", "muted", "not scored"));
     segment.append(dd);
     facts.append(segment);
+    const extra = el("p", "hint");
+    const group = c.group || { parents: [], subsidiaries: [] };
+    if (group.parents.length) {
+      extra.append("part of ");
+      group.parents.forEach((p, i) => { if (i) extra.append(" › "); extra.append(link(p.code, p.name)); });
+      extra.append(" · ");
+    }
+    if (group.subsidiaries.length) {
+      extra.append("subsidiaries: ");
+      group.subsidiaries.forEach((p, i) => { if (i) extra.append(", "); extra.append(link(p.code, p.name)); });
+    }
+    const tagRow = el("p", "tags");
+    tagRow.id = "tags";
+    for (const t of (v.tags && v.tags.manual) || []) tagRow.append(el("span", "tag", t));
+    for (const t of (v.tags && v.tags.rules) || []) tagRow.append(el("span", "tag tag-rule", t));
     $("#head").replaceChildren(el("p", "title", c.name), facts,
-      el("p", "hint", [c.email, c.phone, c.address].filter(Boolean).join(" · ")));
+      el("p", "hint", [c.email, c.phone, c.address, c.owner && `account manager ${c.owner}`].filter(Boolean).join(" · ")),
+      extra, tagRow);
   }
 
   function orders(v) {
@@ -118,11 +139,52 @@
     ], (v.rfm && v.rfm.history) || [], "Not scored yet"));
   }
 
+  // ---- timeline: newest first; "Older" follows the cursor
+  let timelineNext = null;
+  function entryText(e) {
+    const what = { order: "Order", shipment: "Shipment", invoice: "Invoice", payment: "Payment",
+      quote: "Quote", opportunity: "Opportunity", ticket: "Ticket", repair: "Repair" }[e.source];
+    if (e.source === "interaction") return `${e.kind}${e.direction ? ` (${e.direction})` : ""}: ${e.title}${e.contact ? ` – ${e.contact}` : ""}`;
+    const money = e.amount_cents !== undefined ? ` ${FS.money(e.amount_cents)}` : "";
+    return `${what} ${e.reference}${money}${e.title && e.source !== "order" ? ` – ${e.title}` : ""}${e.detail ? ` (${e.detail})` : ""}`;
+  }
+  function timelineRows(items, append) {
+    const list = append ? $("#timeline ul") : el("ul", "timeline");
+    for (const e of items) {
+      const li = el("li");
+      li.dataset.source = e.source;
+      li.append(el("span", "muted", when(e.at)), " ", el("span", null, entryText(e)), e.by ? el("span", "muted", ` · ${e.by}`) : "");
+      list.append(li);
+    }
+    if (!append) $("#timeline").replaceChildren(items.length ? list : el("p", "muted", "Nothing yet"));
+  }
+  async function loadTimeline(append = false) {
+    const q = new URLSearchParams({ limit: "15" });
+    if (append && timelineNext) q.set("after", timelineNext);
+    const page = await FS.api(`/api/v1/customers/${encodeURIComponent(code)}/timeline?${q}`);
+    timelineRows(page.items, append);
+    timelineNext = page.next;
+    $("#timeline-more").hidden = !timelineNext;
+  }
+  $("#timeline-more").addEventListener("click", () => loadTimeline(true).catch((e) => FS.say(FS.failed(e), true)));
+  $("#log").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const subject = $("#log-subject").value.trim();
+    if (!subject) return;
+    const kind = $("#log-kind").value;
+    FS.api(`/api/v1/customers/${encodeURIComponent(code)}/interactions`, { method: "POST", body: JSON.stringify({ kind, subject }) })
+      .then(() => { $("#log-subject").value = ""; return loadTimeline(); })
+      .catch((err) => FS.say(FS.failed(err), true));
+  });
+
   async function load() {
     if (!code || code === "customers") { FS.say("Open a customer by its code above."); return; }
-    const v = await FS.api(`/api/v1/customers/${encodeURIComponent(code)}/overview`);
+    const base = `/api/v1/customers/${encodeURIComponent(code)}`;
+    const [v, tags] = await Promise.all([FS.api(base + "/overview"), FS.api(base + "/tags")]);
+    v.tags = tags;
     document.title = `${v.customer.name} – FloorSync`;
     head(v); orders(v); rest(v);
+    await loadTimeline();
     $("#updated").textContent = "updated " + new Date().toLocaleTimeString();
     FS.say(null);
   }

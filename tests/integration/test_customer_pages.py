@@ -167,11 +167,24 @@ def test_the_customer_360_shows_the_whole_story_and_moves_with_the_floor(
     chip = page.inner_text("#orders tr.sub")
     assert f"{wo} {operation}" in chip and "10/" in chip
 
+    # a call logged on the page lands on the customer's timeline, with the order already there
+    page.wait_for_selector("#timeline li")
+    page.select_option("#log-kind", "call")
+    page.fill("#log-subject", "asked when the valves ship")
+    page.press("#log-subject", "Enter")
+    logged = '#timeline li[data-source="interaction"] >> text=asked when the valves ship'
+    page.wait_for_selector(logged)
+    assert page.locator('#timeline li[data-source="order"]').count() >= 1
+
     # the rest of the story is on the same page: the demo's shipped customer owes money
     page.fill("#lookup-code", "RHEINPMP")
     page.press("#lookup-code", "Enter")
     page.wait_for_selector("#shipments tbody tr")
     assert "DHL-77310458" in page.inner_text("#shipments")
+    # its open warranty claim and the field repair it led to, and the rule tag for it
+    assert "leaks at the stem" in page.inner_text("#tickets")
+    assert "TEC-KLEIN" in page.inner_text("#repairs")
+    assert "open complaint" in page.inner_text("#tags")
     assert page.inner_text("#receivables tbody tr")
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / "customer-360.png"), full_page=True)

@@ -52,9 +52,16 @@ def test_master_data_round_trip(api: Api) -> None:
         201,
     )
 
-    customer = api.ok(api.get("/customers/ACME", user="service"))
+    customer = api.ok(api.get("/customers/ACME", user="sales"))
     assert customer["exposure_cents"] == 0
     assert [c["name"] for c in customer["contacts"]] == ["Jo"]
+    # credit is for sales and admin: service reads the account without it, and is told so
+    seen_by_service = api.ok(api.get("/customers/ACME", user="service"))
+    assert seen_by_service["hidden_fields"] == ["credit_limit_cents", "exposure_cents"]
+    assert "exposure_cents" not in seen_by_service and "credit_limit_cents" not in seen_by_service
+    assert seen_by_service["contacts"] == customer["contacts"]
+    listed = api.ok(api.get("/customers", user="planner"))["items"]
+    assert all("credit_limit_cents" not in c for c in listed)
     assert api.ok(api.get("/calendars/DAY"))["holidays"] == ["2026-12-25"]
     assert api.ok(api.get("/work-centers/WELD")) == {
         "code": "WELD",
