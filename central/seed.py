@@ -65,7 +65,7 @@ from central.seed_data import (
     STATIONS,
     WORK_CENTERS,
 )
-from central.seed_service import load_service_desk
+from central.seed_service import load_sales_pipeline, load_service_desk
 from protocols.contract import payload_model
 
 __all__ = ["MARKER", "STATIONS", "load_demo_company", "summary"]
@@ -90,6 +90,7 @@ def load_demo_company(conn: Connection, *, edge_id: str, now: datetime) -> dict[
         _stock(conn, ids, now)
         _order_book(conn, ids, edge_id, now, rng)
         load_service_desk(conn, now)
+        load_sales_pipeline(conn, now)
         # segments at once, not at the nightly run: the customer 360 shows them
         rfm.compute(conn, now, RFM_WINDOW_DAYS, "on_demand")
     return {"loaded": exists is None, "edge_id": edge_id, **summary(conn, now)}

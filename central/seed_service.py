@@ -1,5 +1,6 @@
-"""The demo company's service desk: technicians, reply templates, a complaint about a
-shipped valve and the field repair it led to, so the customer 360 shows after-sales too."""
+"""The demo company's service desk and sales pipeline: technicians, reply templates, a
+complaint about a shipped valve and the field repair it led to, opportunities in every
+stage and fresh leads, so the customer 360, the board and my day show work at once."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, insert, select, update
 
 from central.aftersales import repairs, tickets
+from central.crm import leads, opportunities
 from central.db.aftersales import reply_templates, technicians
 from central.db.domain import customers, sales_orders, shipment_lines, shipments
 
@@ -99,3 +101,50 @@ def load_service_desk(conn: Connection, now: datetime) -> None:
         now=opened + timedelta(hours=2),
     )
     repairs.assign(conn, repair)  # the technician for DE-WEST with the skill
+
+
+DEALS = [  # customer, name, stage, amount, days to close, competitors
+    (
+        "NORDHYD",
+        "Ball valves for the 2027 frame agreement",
+        "negotiation",
+        18_400_000,
+        20,
+        ["Valvex"],
+    ),
+    ("POLTECH", "Gate valves, water works Kraków", "proposal", 9_600_000, 45, []),
+    ("BLUEWTR", "Spare impellers, yearly", "analysis", 2_150_000, 60, ["PumpCo"]),
+    ("ALPCHEM", "Engineered valves, phase 2", "qualify", 31_000_000, 120, []),
+    ("CASCADE", "Service contract renewal", "negotiation", 1_200_000, 10, []),
+    ("RHEINPMP", "DN25 valves for line 4", "won", 1_890_000, -7, []),
+]
+LEADS = [
+    ("web_form", "Fjord Aqua AS", "Ingrid Berg", "ingrid@fjordaqua.example", "valves"),
+    ("trade_show", "Danubia Pumpen Kft", "Gábor Kiss", "kiss@danubia.example", "pumps"),
+]
+
+
+def load_sales_pipeline(conn: Connection, now: datetime) -> None:
+    """Opportunities in every stage and two fresh leads, so the board and my day show work."""
+    ids = dict(conn.execute(select(customers.c.code, customers.c.id)).all())
+    for code, name, stage, amount, days, rivals in DEALS:
+        number = opportunities.create(
+            conn,
+            name=name,
+            customer_id=ids[code],
+            amount_cents=amount,
+            expected_close=(now + timedelta(days=days)).date(),
+            by_id=None,
+            now=now - timedelta(days=30),
+            stage="negotiation" if stage == "won" else stage,
+            competitors=rivals,
+        )
+        if stage == "won":  # a deal closes by moving, as on the board
+            opportunities.move(conn, number, "won", lost_reason=None, by_id=None, now=now)
+    for source, company, person, email, line in LEADS:
+        leads.create(
+            conn,
+            {"company": company, "contact_name": person, "email": email, "product_line": line},
+            source=source,
+            now=now - timedelta(days=1),
+        )

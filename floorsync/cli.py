@@ -14,6 +14,7 @@ from typing import Any
 from floorsync import logs
 from floorsync.bench.options import (
     api_arguments,
+    crm_arguments,
     customers_arguments,
     ingest_arguments,
     modbus_arguments,
@@ -555,6 +556,14 @@ def build_parser() -> argparse.ArgumentParser:
         "floorsync bench customers --customers 10000 --orders 100000 --events 10000000",
     )
     customers_arguments(p)
+    p = _add(
+        benches,
+        "crm",
+        _bench("crm"),
+        "pipeline board, forecast and customer timeline (p95), and a 100,000-row import, at size",
+        "floorsync bench crm --accounts 50000 --opportunities 200000 --timeline 5000000",
+    )
+    crm_arguments(p)
     p = _add(
         benches,
         "schedule",

@@ -212,6 +212,8 @@ def run(
             f"  planner          {central_url}/planner  (Gantt, predictions, work-center load)\n"
             f"  customer 360     {central_url}/customers/{seed.MARKER}\n"
             f"  traceability     {central_url}/trace\n"
+            f"  sales pipeline   {central_url}/pipeline  (my day: {central_url}/my-day, "
+            f"import: {central_url}/import)\n"
             f"  central API      {central_url}/docs\n"
             f"  api token        {token or 'none kept: make one with floorsync central user add'}\n"
             f"  sales orders     {central_url}/api/v1/sales-orders  ({sales})\n"

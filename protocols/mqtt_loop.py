@@ -58,16 +58,21 @@ class ClientLoop:
         self._stop.set()
         if self._thread.ident is not None:
             self._thread.join(timeout)
-        if not self.client.is_connected():
-            return
-        if farewell:
-            info = farewell(self.client)
-            deadline = time.monotonic() + min(timeout, 2.0)
-            while not info.is_published() and time.monotonic() < deadline:
-                if self.client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
-                    break
-        self.client.disconnect()
-        self.client.loop(timeout=0.05)
+        try:
+            if not self.client.is_connected():
+                return
+            if farewell:
+                info = farewell(self.client)
+                deadline = time.monotonic() + min(timeout, 2.0)
+                while not info.is_published() and time.monotonic() < deadline:
+                    if self.client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                        break
+            self.client.disconnect()
+            self.client.loop(timeout=0.05)
+        finally:
+            # loop() opened paho's wake-up socket pair; paho closes it only in __del__, and
+            # the collector may finalise the sockets first (a ResourceWarning): close it now
+            self.client._reset_sockets(sockpair_only=True)
 
     @property
     def stopping(self) -> bool:

@@ -59,6 +59,7 @@ def overview(conn: Connection, code: str, now: datetime) -> dict[str, Any]:
             ),
             drop=("customer_id",),
         ),
+        "addresses": accounts.addresses(conn, cid),
         "orders": _orders(conn, cid, now),
         "shipments": _shipments(conn, cid),
         "receivables": _receivables(conn, cid, now),

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 from sqlalchemy import Connection, insert, select
 
-from central.api.deps import MAX_ID, MAX_LIMIT, Db, Write, writer
+from central.api.deps import MAX_ID, MAX_LIMIT, CurrentUser, Db, Write, writer
 from central.api.rows import Body, Code, CodeInPath, Instant, id_of
 from central.auth import SALES, SERVICE
-from central.crm import accounts, audit, timeline
+from central.crm import accounts, audit, fields, timeline
 from central.db.crm import AUDITED, interactions
 from central.db.domain import contacts, customers
 from central.orders.errors import Invalid
@@ -37,6 +37,16 @@ class NewInteraction(Body):
     contact_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
+class NewAddress(Body):
+    kind: Literal["billing", "shipping", "site"]
+    label: str | None = Field(None, max_length=64, description='"Plant 2", "Head office"')
+    street: str = Field(min_length=1, max_length=200)
+    postcode: str | None = Field(None, max_length=16)
+    city: str = Field(min_length=1, max_length=100)
+    country: str = Field(pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. DE")
+    is_default: bool = Field(False, description="the one used for its kind unless told")
+
+
 class Tags(Body):
     tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(max_length=50)
 
@@ -49,6 +59,7 @@ class Merge(Body):
 def customer_timeline(
     code: CodeInPath,
     db: Db,
+    user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     after: Annotated[
         str | None, Query(max_length=100, description="the page before's next")
@@ -63,9 +74,10 @@ def customer_timeline(
         raise Invalid("unknown_source", f"no timeline source {', '.join(unknown)}", "source")
     with db.connect() as conn:
         customer_id = id_of(conn, customers, C.code, code, "customer")
-        return timeline.timeline(
+        found = timeline.timeline(
             conn, customer_id, limit=limit, after=after, kinds=set(source) if source else None
         )
+    return fields.visible("timeline", found, user)
 
 
 @router.post("/customers/{code}/interactions", status_code=201)
@@ -93,6 +105,45 @@ def log_interaction(code: CodeInPath, body: NewInteraction, write: ContactWrite)
         return {"id": result.inserted_primary_key[0], "customer": code, **values}  # type: ignore[index]
 
     return write(work)
+
+
+@router.get("/customers/{code}/addresses")
+def list_addresses(code: CodeInPath, db: Db) -> dict[str, Any]:
+    """The account's billing, shipping and site addresses, defaults first per kind."""
+    with db.connect() as conn:
+        customer_id = id_of(conn, customers, C.code, code, "customer")
+        return {"items": accounts.addresses(conn, customer_id)}
+
+
+@router.post("/customers/{code}/addresses", status_code=201)
+def add_address(code: CodeInPath, body: NewAddress, write: SalesWrite) -> dict[str, Any]:
+    """A new address; a default one takes the place of the kind's previous default."""
+
+    def work(conn: Connection) -> dict[str, Any]:
+        customer_id = id_of(conn, customers, C.code, code, "customer")
+        made = accounts.add_address(conn, customer_id, body.model_dump())
+        audit.record(
+            conn, "customer", code, "address_added", write.user.id, write.now,
+            after={"address": made},
+        )  # fmt: skip
+        return made
+
+    return write(work)
+
+
+@router.delete("/customers/{code}/addresses/{address_id}", status_code=204)
+def remove_address(
+    code: CodeInPath, address_id: Annotated[int, Path(ge=1, le=MAX_ID)], write: SalesWrite
+) -> None:
+    def work(conn: Connection) -> None:
+        customer_id = id_of(conn, customers, C.code, code, "customer")
+        gone = accounts.remove_address(conn, customer_id, address_id)
+        audit.record(
+            conn, "customer", code, "address_removed", write.user.id, write.now,
+            before={"address": gone},
+        )  # fmt: skip
+
+    write(work)
 
 
 @router.get("/customers/{code}/decision-map")
@@ -151,6 +202,7 @@ def history(
     entity: Annotated[str, Path(description=", ".join(AUDITED))],
     key: Annotated[str, Path(min_length=1, max_length=64)],
     db: Db,
+    user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     after: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="the page before's next")
@@ -160,5 +212,5 @@ def history(
     with db.connect() as conn:
         items = audit.history(conn, entity, key, limit=limit + 1, before_id=after)
     more = len(items) > limit
-    items = items[:limit]
+    items = [fields.visible_changes(entity, item, user) for item in items[:limit]]
     return {"items": items, "next": items[-1]["id"] if more and items else None}

@@ -22,4 +22,10 @@ def customer_overview(code: CodeInPath, db: Db, user: CurrentUser) -> dict[str, 
     Credit figures only for sales and admin, as everywhere (central.crm.fields)."""
     with db.connect() as conn:
         found = overview(conn, code, datetime.now(UTC))
-    return {**found, "customer": fields.visible("customer", found["customer"], user)}
+    orders = found["orders"]
+    shown = [fields.visible("sales_order", order, user) for order in orders["items"]]
+    return {
+        **found,
+        "customer": fields.visible("customer", found["customer"], user),
+        "orders": {**orders, "items": shown},
+    }

@@ -70,6 +70,22 @@ def _reader(request: Request, _: CurrentUser) -> Engine:
 Db = Annotated[Engine, Depends(_reader)]
 
 
+def reader(roles: Sequence[str]) -> Callable[..., Any]:
+    """A dependency giving the engine to users with one of ``roles`` (403 naming them):
+    for what only they may read, such as the sales pipeline and its prices."""
+
+    def dependency(request: Request, user: CurrentUser) -> Engine:
+        if not user.may(roles):
+            raise Forbidden(f"{request.method} {request.url.path}", roles)
+        return reading(engine_of(request))
+
+    return dependency
+
+
+# the sales pipeline (leads, opportunities, forecasts, quotes): deals and prices are sales'
+SalesDb = Annotated[Engine, Depends(reader(("sales", "admin")))]
+
+
 class Write:
     """One request's unit of work: its effect, and its answer under its key, commit together."""
 

@@ -185,8 +185,9 @@ def import_job(
     """Status, total, done, imported, good and bad rows, and a page of the bad rows."""
     with db.connect() as conn:
         answer = imports.job(conn, job_id, after=after, limit=limit)
-    if answer["status"] == "running" and not imports.running_here(job_id):
-        imports.interrupted(db, job_id)
+    # another central process may be running it: failed only once done stands still
+    if answer["status"] == "running" and imports.stalled(job_id, answer["done"]):
+        imports.interrupted(db, job_id, answer["done"])
         with db.connect() as conn:
             answer = imports.job(conn, job_id, after=after, limit=limit)
     return answer

@@ -5,6 +5,9 @@
 /customers/{code}   the customer 360 (customer.*)
 /import             customers, contacts, items or open orders from a file (import.*)
 /pipeline           the sales pipeline board: drag deals between stages (pipeline.*)
+/leads              leads: filter, qualify, convert to account, contact and deal (leads.*)
+/quotes             quotes: filter, and a new quote for a customer with its lines (quotes.*)
+/quotes/{number}    one quote: lines, totals, approval, versions, its next steps (quote.*)
 /my-day             a salesperson's tasks, closing deals, expiring quotes, renewals (myday.*)
 /track/{token}      one sales order's progress for its customer, no token needed (track.*)
 
@@ -51,6 +54,21 @@ def customer(code: CodeInPath) -> FileResponse:
 @router.get("/pipeline")
 def pipeline() -> FileResponse:
     return _page("pipeline.html")
+
+
+@router.get("/leads")
+def leads() -> FileResponse:
+    return _page("leads.html")
+
+
+@router.get("/quotes")
+def quotes() -> FileResponse:
+    return _page("quotes.html")
+
+
+@router.get("/quotes/{number}")
+def quote(number: CodeInPath) -> FileResponse:
+    return _page("quote.html")
 
 
 @router.get("/my-day")

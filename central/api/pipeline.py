@@ -10,7 +10,17 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import Field, model_validator
 from sqlalchemy import Connection, delete, insert, select, update
 
-from central.api.deps import MAX_ID, Db, Paged, PagedById, Write, engine_of, page_of, writer
+from central.api.deps import (
+    MAX_ID,
+    Db,
+    Paged,
+    PagedById,
+    SalesDb,
+    Write,
+    engine_of,
+    page_of,
+    writer,
+)
 from central.api.rows import Body, Code, CodeInPath, dicts, get, record
 from central.auth import SALES
 from central.crm import audit
@@ -164,10 +174,19 @@ def create_lead(body: NewLead, write: SalesWrite) -> dict[str, Any]:
     return write(work)
 
 
-def _small(request: Request) -> None:
+async def _small(request: Request) -> None:
+    """Refuse a body over WEB_FORM_BYTES before it is parsed, however it is sent (a chunked
+    body has no length to trust): read it with a cap; FastAPI then reads the cached body."""
     size = request.headers.get("content-length")
+    too_large = ApiError(413, "too_large", f"a web lead is at most {WEB_FORM_BYTES} bytes")
     if size is not None and (not size.isdigit() or int(size) > WEB_FORM_BYTES):
-        raise ApiError(413, "too_large", f"a web lead is at most {WEB_FORM_BYTES} bytes")
+        raise too_large
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > WEB_FORM_BYTES:
+            raise too_large
+    request._body = bytes(received)  # Starlette's cache of the body, which the route reads
 
 
 @router.post("/web-leads", status_code=202, dependencies=[Depends(_small)])
@@ -184,7 +203,7 @@ def web_lead(body: WebLead, request: Request) -> dict[str, str]:
 
 @router.get("/leads")
 def list_leads(
-    db: Db,
+    db: SalesDb,
     page: PagedById,
     status: Annotated[str | None, Query(max_length=16)] = None,
     source: Annotated[str | None, Query(max_length=16)] = None,
@@ -219,7 +238,7 @@ def list_leads(
 
 
 @router.get("/leads/{number}")
-def lead(number: CodeInPath, db: Db) -> dict[str, Any]:
+def lead(number: CodeInPath, db: SalesDb) -> dict[str, Any]:
     with db.connect() as conn:
         return lead_flow.detail(conn, number)
 
@@ -305,7 +324,7 @@ def create_opportunity(body: NewOpportunity, write: SalesWrite) -> dict[str, Any
 
 @router.get("/opportunities")
 def list_opportunities(
-    db: Db,
+    db: SalesDb,
     page: Paged,
     stage: Annotated[str | None, Query(max_length=64)] = None,
     owner: Annotated[str | None, Query(max_length=64, description="a user's name")] = None,
@@ -332,7 +351,7 @@ def list_opportunities(
 
 
 @router.get("/opportunities/{number}")
-def opportunity(number: CodeInPath, db: Db) -> dict[str, Any]:
+def opportunity(number: CodeInPath, db: SalesDb) -> dict[str, Any]:
     """An opportunity with its stage history."""
     with db.connect() as conn:
         return flow.detail(conn, number)
@@ -391,7 +410,7 @@ def move_opportunity(number: CodeInPath, body: StageMove, write: SalesWrite) -> 
 
 @router.get("/pipeline")
 def pipeline(
-    db: Db,
+    db: SalesDb,
     cards: Annotated[int, Query(ge=0, le=200, description="cards per stage")] = flow.BOARD_CARDS,
 ) -> dict[str, Any]:
     """Per open stage: count, amount and weighted totals, and the cards closing soonest."""
@@ -401,7 +420,7 @@ def pipeline(
 
 @router.get("/forecast")
 def forecast(
-    db: Db,
+    db: SalesDb,
     by: Literal["month", "owner"] = "month",
     start: Annotated[date | None, Query(alias="from", description="default: this month")] = None,
     end: Annotated[date | None, Query(alias="to", description="default: a year on")] = None,
@@ -417,7 +436,7 @@ def forecast(
 
 
 @router.get("/pipeline/conversion")
-def conversion(db: Db) -> dict[str, Any]:
+def conversion(db: SalesDb) -> dict[str, Any]:
     """Per stage: entered, went on to a later stage, won; per lead source: converted, won."""
     with db.connect() as conn:
         return flow.conversion(conn)

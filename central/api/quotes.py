@@ -14,14 +14,14 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field, model_validator
 from sqlalchemy import Connection, Engine, and_, func, or_, select
 
-from central.api.deps import MAX_ID, Db, Paged, Sync, Write, page_of, writer
+from central.api.deps import MAX_ID, Paged, SalesDb, Sync, Write, page_of, writer
 from central.api.rows import Body, Code, CodeInPath
 from central.auth import DISCOUNT_APPROVAL, SALES
 from central.crm import audit, quote_pdf
 from central.crm import quotes as domain
 from central.db import writing
 from central.db.crm import opportunities, quote_lines, quotes
-from central.db.domain import customers
+from central.db.domain import customers, sales_orders
 from central.orders.errors import Invalid
 
 router = APIRouter(tags=["quotes"])
@@ -130,7 +130,7 @@ def create_quote(body: NewQuote, write: SalesWrite, policy: Policy) -> dict[str,
 
 @router.get("/quotes")
 def list_quotes(
-    db: Db,
+    db: SalesDb,
     page: Paged,
     policy: Policy,
     customer: Annotated[str | None, Query(max_length=64)] = None,
@@ -211,7 +211,9 @@ def list_quotes(
 
 
 @router.get("/quotes/{number}")
-def quote(number: CodeInPath, db: Db, policy: Policy, version: Version = None) -> dict[str, Any]:
+def quote(
+    number: CodeInPath, db: SalesDb, policy: Policy, version: Version = None
+) -> dict[str, Any]:
     """One quote (its latest version unless ``version``): lines, totals, approval."""
     with db.connect() as conn:
         return domain.detail(conn, number, today=_today(), policy=policy, version=version)
@@ -289,6 +291,15 @@ def accept(
         )
         answer = _detail(conn, number, write, policy)
         _audit(conn, write, number, "accepted", before, answer)
+        order = made["sales_order"]
+        status = conn.execute(
+            select(sales_orders.c.status).where(sales_orders.c.number == order)
+        ).scalar_one()
+        made_from = {"quote": number, "version": answer.get("version"), "status": status}
+        audit.record(
+            conn, "sales_order", order, "created_from_quote", write.user.id, write.now,
+            after=made_from,
+        )  # fmt: skip
         return {**answer, **made}
 
     return write(work)
@@ -302,7 +313,7 @@ def reject(number: CodeInPath, body: Reason, write: SalesWrite, policy: Policy) 
 
 @router.get("/quotes/{number}/pdf", response_class=Response)
 def quote_pdf_of(
-    number: CodeInPath, db: Db, policy: Policy, sync: Sync, version: Version = None
+    number: CodeInPath, db: SalesDb, policy: Policy, sync: Sync, version: Version = None
 ) -> Response:
     """The quote printed from the template (application/pdf), on the company's letterhead."""
     today = _today()

@@ -14,14 +14,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 from sqlalchemy import Connection, func, select
 
-from central.api.deps import Db, Paged, Write, page_of, writer
+from central.api.deps import CurrentUser, Db, Paged, Write, page_of, writer
 from central.api.errors import Forbidden
 from central.api.invoices import invoices_where
 from central.api.production_orders import reservations_of, summary_query, tasks_of
 from central.api.rows import Body, Code, CodeInPath, dicts, get, record
 from central.api.shipments import shipments_where
 from central.auth import CREDIT_OVERRIDE, SALES
-from central.crm import audit
+from central.crm import audit, fields
 from central.db.domain import (
     customers,
     invoices,
@@ -85,6 +85,7 @@ def _summary_query() -> Any:
 def list_sales_orders(
     db: Db,
     page: Paged,
+    user: CurrentUser,
     status: Annotated[list[OrderStatus] | None, Query()] = None,
     customer: Annotated[str | None, Query(max_length=64)] = None,
     type: Annotated[OrderType | None, Query()] = None,
@@ -109,7 +110,12 @@ def list_sales_orders(
     with db.connect() as conn:
         rows = conn.execute(query).all()
         values = _values(conn, [r.id for r in rows])
-    listed = [{**record(r, drop=("id",)), "value_cents": values.get(r.id, 0)} for r in rows]
+    listed = [
+        fields.visible(
+            "sales_order", {**record(r, drop=("id",)), "value_cents": values.get(r.id, 0)}, user
+        )
+        for r in rows
+    ]
     return page_of(listed, page, "number")
 
 
@@ -138,10 +144,11 @@ def create_sales_order(body: NewSalesOrder, write: SalesWrite) -> dict[str, Any]
 
 
 @router.get("/sales-orders/{number}")
-def sales_order(number: CodeInPath, db: Db) -> dict[str, Any]:
-    """One order: lines, production orders and their tasks, reservations, shipments, invoices."""
+def sales_order(number: CodeInPath, db: Db, user: CurrentUser) -> dict[str, Any]:
+    """One order: lines, production orders and their tasks, reservations, shipments, invoices
+    (prices and invoices for sales and admin only)."""
     with db.connect() as conn:
-        return detail(conn, number)
+        return fields.visible("sales_order", detail(conn, number), user)
 
 
 @router.post("/sales-orders/{number}/confirm")

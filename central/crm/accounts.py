@@ -17,7 +17,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from central.crm.names import name_key, similar
 from central.db import metadata
 from central.db.aftersales import rfm_scores, service_tickets
-from central.db.crm import customer_tags
+from central.db.crm import customer_addresses, customer_tags
 from central.db.domain import BUYING_ROLES, contacts, customers, invoices, sales_orders
 from central.db.rows import dicts, get
 from central.orders.errors import Conflict, Invalid
@@ -146,6 +146,44 @@ def decision_map(conn: Connection, customer_id: int) -> dict[str, Any]:
         ],
         "tree": [tree(p, 0) for p in below.get(None, [])],
     }
+
+
+# ---- addresses ----------------------------------------------------------------------------
+
+
+def addresses(conn: Connection, customer_id: int) -> list[dict[str, Any]]:
+    A = customer_addresses.c
+    rows = conn.execute(
+        select(customer_addresses)
+        .where(A.customer_id == customer_id)
+        .order_by(A.kind, A.is_default.desc(), A.id)
+    )
+    return dicts(rows, drop=("customer_id",))
+
+
+def add_address(conn: Connection, customer_id: int, values: dict[str, Any]) -> dict[str, Any]:
+    """Add an address; a default one takes the place of its kind's default."""
+    A = customer_addresses.c
+    if values["is_default"]:
+        conn.execute(
+            update(customer_addresses)
+            .where(A.customer_id == customer_id, A.kind == values["kind"])
+            .values(is_default=False)
+        )
+    result = conn.execute(insert(customer_addresses).values(customer_id=customer_id, **values))
+    return {"id": result.inserted_primary_key[0], **values}  # type: ignore[index]
+
+
+def remove_address(conn: Connection, customer_id: int, address_id: int) -> dict[str, Any]:
+    A = customer_addresses.c
+    row = get(
+        conn,
+        select(customer_addresses).where(A.id == address_id, A.customer_id == customer_id),
+        "address",
+        address_id,
+    )
+    conn.execute(delete(customer_addresses).where(A.id == address_id))
+    return {k: v for k, v in row._mapping.items() if k != "customer_id"}
 
 
 # ---- tags ---------------------------------------------------------------------------------

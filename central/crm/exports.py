@@ -1,8 +1,11 @@
 """List views as files: CSV streamed row by row, XLSX written by openpyxl in write-only mode.
 
 Headers are the API's field names (references by code or name, as an import takes them
-back). Money columns (credit limits, prices, amounts) go only to those who may see them:
-the caller says whether, and they are left out otherwise.
+back). Money columns (credit limits, prices, amounts, and hold reasons, which can quote
+credit figures) go only to those who may see them: the caller says whether, and they are
+left out otherwise. A text cell a spreadsheet would take for a formula (= + - @, tab,
+carriage return first) is written with a leading ' in both formats: an export is data,
+never code run on the reader's machine.
 """
 
 from __future__ import annotations
@@ -202,7 +205,9 @@ LISTS = {
     "opportunities": _opportunities,
     "quotes": _quotes,
 }
-MONEY = frozenset({"credit_limit_cents", "price_cents", "value_cents", "amount_cents"})
+SALES_ONLY = frozenset(  # money, and what can quote it
+    {"credit_limit_cents", "price_cents", "value_cents", "amount_cents", "hold_reason"}
+)
 FILTERS = {
     "customers": (),
     "contacts": ("customer",),
@@ -222,7 +227,7 @@ def export(name: str, filters: dict[str, Any], *, money: bool) -> Export:
         if key not in FILTERS[name]:
             raise Invalid("unknown_filter", f"{name} cannot be filtered by {key}", key)
     columns, query = LISTS[name](given)
-    shown = [c for c in columns if money or c.key not in MONEY]
+    shown = [c for c in columns if money or c.key not in SALES_ONLY]
     return Export(name, [str(c.key) for c in shown], query.with_only_columns(*shown))
 
 
@@ -256,7 +261,17 @@ def csv_stream(engine: Engine, export: Export) -> Iterator[bytes]:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return _inert(value)
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str) -> str:
+    """Text as text: a leading ' keeps a spreadsheet from reading it as a formula."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def xlsx_file(engine: Engine, export: Export) -> IO[bytes]:
@@ -276,4 +291,6 @@ def _excel(value: Any) -> Any:
     # Excel has no time zones: moments are written as UTC
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(UTC).replace(tzinfo=None)
+    if isinstance(value, str):
+        return _inert(value)
     return value

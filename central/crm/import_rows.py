@@ -240,7 +240,7 @@ def _bad(errors: Errors, number: int, field: str, message: str) -> None:
 
 
 def _customers(rows: Rows, errors: Errors, known: Known) -> None:
-    seen: dict[Any, int] = {}
+    seen: dict[Any, int] = {}  # every new code of the file -> the row it is first on
     for number, row in rows:
         code = row.get("code")
         if code is not None:
@@ -251,21 +251,49 @@ def _customers(rows: Rows, errors: Errors, known: Known) -> None:
         owner = row.get("owner")
         if owner is not None and owner not in known.users:
             _bad(errors, number, "owner", f"no user {owner!r}")
-        parent = row.get("parent")
-        if parent is not None and parent == code:
+    # parents once every code of the file is known: a parent may come after its subsidiary
+    parent_of: dict[str, str] = {}
+    for number, row in rows:
+        code, parent = row.get("code"), row.get("parent")
+        if parent is None:
+            continue
+        if parent == code:
             _bad(errors, number, "parent", "a customer cannot be its own parent")
-        elif parent is not None and parent not in known.customers and parent not in seen:
+        elif parent not in known.customers and parent not in seen:
             _bad(errors, number, "parent", f"no customer {parent!r} (in the database or file)")
+        elif code is not None and seen.get(code) == number and parent in seen:
+            parent_of[code] = parent
+    for loop in _loops(parent_of):
+        shown = " -> ".join([*loop, loop[0]])
+        for code in loop:
+            _bad(errors, seen[code], "parent", f"a parent loop: {shown}")
     # a parent on a bad row is not imported: its subsidiaries cannot point at it
-    row_of = {code: n for code, n in seen.items()}
     changed = True
     while changed:
         changed = False
         for number, row in rows:
-            parent_row = row_of.get(row.get("parent"))
+            parent_row = seen.get(row.get("parent"))
             if number not in errors and parent_row is not None and parent_row in errors:
                 _bad(errors, number, "parent", f"the parent is on bad row {parent_row}")
                 changed = True
+
+
+def _loops(parent_of: dict[str, str]) -> list[list[str]]:
+    """The cycles of a child -> parent map, each once, in the order first met."""
+    done: set[str] = set()
+    loops = []
+    for code in parent_of:
+        path: list[str] = []
+        on_path: dict[str, int] = {}
+        at: str | None = code
+        while at is not None and at not in done and at not in on_path:
+            on_path[at] = len(path)
+            path.append(at)
+            at = parent_of.get(at)
+        if at is not None and at in on_path:
+            loops.append(path[on_path[at] :])
+        done.update(path)
+    return loops
 
 
 def _contacts(rows: Rows, errors: Errors, known: Known) -> None:
@@ -299,11 +327,12 @@ def _items(rows: Rows, errors: Errors, known: Known) -> None:
                 _first_seen(errors, number, gtin, gtins, "gtin")
 
 
-_ORDER_FIELDS = ("customer", "type", "due_date")
+_ORDER_FIELDS = ("type", "due_date")  # the same on every row of an order
 
 
 def _open_orders(rows: Rows, errors: Errors, known: Known) -> None:
-    groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    # an order is a customer's: two customers may use the same reference
+    groups: dict[tuple[Any, str], list[tuple[int, dict[str, Any]]]] = {}
     for number, row in rows:
         row.setdefault("type", None)
         if row["type"] is None:
@@ -323,14 +352,14 @@ def _open_orders(rows: Rows, errors: Errors, known: Known) -> None:
         existing = known.orders.get((customer or "", order))
         if existing is not None:
             _bad(errors, number, "order", f"order {order!r} of {customer} exists as {existing}")
-        group = groups.setdefault(order, [])
+        group = groups.setdefault((customer, order), [])
         if group:
             first_number, first = group[0]
             for name in _ORDER_FIELDS:
                 if row.get(name) != first.get(name):
                     _bad(errors, number, name, f"differs from row {first_number} of the order")
         group.append((number, row))
-    for order, group in groups.items():
+    for (_, order), group in groups.items():
         bad = [n for n, _ in group if n in errors]
         for number, _ in group:
             if bad and number not in errors:

@@ -3,30 +3,41 @@ in the background as one transaction, its progress readable while it goes.
 
     preview   read_sheet -> mapping (given or proposed) -> examine (checks in memory)
               -> record (the job row, status previewed); the file is kept in memory
-    start     the file checked again against what the database holds now: bad rows and
-              not only_good_rows -> refused (409 bad_rows); else running, and a thread
-    _run      every good row written in one transaction that also marks the job done, so a
-              failure leaves nothing behind but the job marked failed with the reason
+    start     refused (409 import_running) while another import of the kind runs; the file
+              checked again against what the database holds now: bad rows and not
+              only_good_rows -> refused (409 bad_rows); else running, and a thread
+    _run      in one transaction: the file checked a third time, against what the database
+              holds inside it (a row good at start and bad now fails the job: another
+              import or a user wrote meanwhile), then every good row written and the job
+              marked done, so a failure leaves nothing behind but the job marked failed
+              with the reason
 
 Progress (``done``) lives in this process while a job runs, which is what ``job`` reads;
 on PostgreSQL it is also committed every chunk through a short transaction of its own.
 (On SQLite the import's transaction holds the file's one write lock, so a second writer
 would only wait for it: there the row learns ``done`` when the import commits.)
+
+A job another central process runs is declared failed (``interrupted``) only once its
+``done`` has not moved for ``STALLED`` as seen from here (``stalled``): import_jobs keeps
+no time of the last progress, so this process remembers when it saw each count first.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from central.crm.import_files import Sheet, propose_mapping, read_sheet
 from central.crm.import_rows import FIELDS, Checked, ItemFacts, Known, check, synonyms
+from central.crm.names import name_key
 from central.db import reading, writing
 from central.db.bulk import insert_rows
 from central.db.crm import import_jobs
@@ -38,6 +49,7 @@ from central.orders.errors import Conflict, Invalid
 __all__ = [
     "CHUNK",
     "PREVIEW_ROWS",
+    "STALLED",
     "examine",
     "forget",
     "interrupted",
@@ -47,6 +59,7 @@ __all__ = [
     "read_sheet",
     "record_preview",
     "running_here",
+    "stalled",
     "start",
 ]
 
@@ -62,6 +75,8 @@ _UPLOADS: OrderedDict[int, tuple[str, bytes]] = OrderedDict()
 _UPLOADS_MAX_BYTES = 512 * 1024 * 1024
 _PROGRESS: dict[int, int] = {}  # job id -> rows written so far, while it runs here
 _LOCK = threading.Lock()
+STALLED = 300.0  # seconds a job running elsewhere may show the same done before it is failed
+_SEEN: dict[int, tuple[int, float]] = {}  # job running elsewhere -> (done, when first seen)
 
 
 def mapping_for(kind: str, sheet: Sheet, given: dict[str, str] | None) -> dict[str, str]:
@@ -144,6 +159,8 @@ def job(
     """A job's status and counts, with a page of its bad rows from position ``after``."""
     row = get(conn, select(import_jobs).where(J.id == job_id), "import", job_id)
     answer = record(row, drop=("errors",))
+    if row.status != "running":
+        _SEEN.pop(row.id, None)
     running = _PROGRESS.get(row.id)
     if row.status == "running" and running is not None:
         answer["done"] = max(running, row.done)
@@ -165,13 +182,27 @@ def running_here(job_id: int) -> bool:
     return job_id in _PROGRESS
 
 
-def interrupted(engine: Engine, job_id: int) -> None:
-    """Mark a job that says running but runs here no more (central stopped meanwhile) as
-    failed: its transaction never committed, so nothing of it was written."""
+def stalled(job_id: int, done: int, now: float | None = None) -> bool:
+    """Whether a job that says running, and runs not here, has shown ``done`` for
+    ``STALLED`` seconds or more as seen from this process (``now``: time.monotonic)."""
+    if running_here(job_id):
+        return False
+    now = time.monotonic() if now is None else now
+    with _LOCK:
+        seen = _SEEN.get(job_id)
+        if seen is None or seen[0] != done:
+            _SEEN[job_id] = (done, now)
+            return False
+        return now - seen[1] >= STALLED
+
+
+def interrupted(engine: Engine, job_id: int, done: int) -> None:
+    """Mark a job that says running with ``done`` rows, and has not moved since (its process
+    stopped), as failed: its transaction never committed, so nothing of it was written."""
     reason = {"row": None, "field": None, "message": "central stopped during the import"}
     with writing(engine).begin() as conn:
-        row = conn.execute(select(J.status, J.errors).where(J.id == job_id)).first()
-        if row is None or row.status != "running" or running_here(job_id):
+        row = conn.execute(select(J.status, J.done, J.errors).where(J.id == job_id)).first()
+        if row is None or row.status != "running" or row.done != done or running_here(job_id):
             return
         conn.execute(
             update(import_jobs)
@@ -180,6 +211,8 @@ def interrupted(engine: Engine, job_id: int) -> None:
                 status="failed", done=0, errors=[*row.errors, reason], finished_at=datetime.now(UTC)
             )
         )
+    with _LOCK:
+        _SEEN.pop(job_id, None)
 
 
 def start(
@@ -200,6 +233,14 @@ def start(
     with reading(engine).connect() as conn:
         checked = examine(conn, row.kind, sheet, row.mapping)
     with writing(engine).begin() as conn:
+        _one_at_a_time(conn, row.kind)
+        running = conn.execute(
+            select(J.id).where(J.kind == row.kind, J.status == "running", J.id != job_id)
+        ).scalar()
+        if running is not None:
+            raise Conflict(
+                "import_running", f"import {running} of {row.kind} is running: wait for it to end"
+            )
         if checked.bad and not only_good:
             conn.execute(
                 update(import_jobs)
@@ -231,7 +272,7 @@ def start(
         )
     threading.Thread(
         target=_run,
-        args=(engine, job_id, row.kind, checked, len(sheet.rows)),
+        args=(engine, job_id, row.kind, sheet, row.mapping, checked),
         name=f"import-{job_id}",
         daemon=True,
     ).start()
@@ -239,9 +280,30 @@ def start(
         return job(conn, job_id, limit=0)
 
 
-def _run(engine: Engine, job_id: int, kind: str, checked: Checked, total: int) -> None:
+def _one_at_a_time(conn: Connection, kind: str) -> None:
+    """Hold the kind's lock until ``conn`` commits, so two starts never both see none running.
+    (SQLite: the write lock every writing transaction takes at BEGIN does it already.)"""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(zlib.crc32(f"import:{kind}".encode()))))
+
+
+class _BecameBad(Exception):
+    def __init__(self, checked: Checked, rows: list[int]) -> None:
+        shown = ", ".join(str(n) for n in rows[:10]) + (", ..." if len(rows) > 10 else "")
+        super().__init__(
+            f"{len(rows)} rows good when the import started are bad now (rows {shown}):"
+            " the database changed meanwhile; check the file again"
+        )
+        self.checked = checked
+
+
+def _run(
+    engine: Engine, job_id: int, kind: str, sheet: Sheet, mapping: dict[str, str], at_start: Checked
+) -> None:
     now = datetime.now(UTC)
-    bad = total - checked.good
+    total = len(sheet.rows)
+    bad = total - at_start.good
+    good_at_start = {n for n, _ in at_start.rows}
 
     def progress(written: int) -> None:
         _PROGRESS[job_id] = bad + written  # bad rows count as done: they are passed over
@@ -251,8 +313,15 @@ def _run(engine: Engine, job_id: int, kind: str, checked: Checked, total: int) -
 
     try:
         with writing(engine).begin() as conn:
+            # checked again inside the transaction that writes: what start saw may be stale
             known = _known(conn, kind)
-            imported = _WRITERS[kind](conn, checked.rows, known, progress, now)
+            checked = check(kind, sheet, mapping, known)
+            good_now = {n for n, _ in checked.rows}
+            became_bad = sorted(good_at_start - good_now)
+            if became_bad:
+                raise _BecameBad(checked, became_bad)
+            rows = [(n, r) for n, r in checked.rows if n in good_at_start]
+            imported = _WRITERS[kind](conn, rows, known, progress, now)
             conn.execute(
                 update(import_jobs)
                 .where(J.id == job_id)
@@ -260,10 +329,16 @@ def _run(engine: Engine, job_id: int, kind: str, checked: Checked, total: int) -
             )
         forget(job_id)
     except Exception as exc:  # any failure: all rolled back, and the job says why
-        log.exception("import %s failed", job_id)
         reason = {"row": None, "field": None, "message": f"nothing imported: {exc}"[:1000]}
+        if isinstance(exc, _BecameBad):
+            log.warning("import %s failed: %s", job_id, exc)
+        else:
+            log.exception("import %s failed", job_id)
         with writing(engine).begin() as conn:
-            errors = conn.execute(select(J.errors).where(J.id == job_id)).scalar_one()
+            if isinstance(exc, _BecameBad):
+                errors = exc.checked.errors
+            else:
+                errors = conn.execute(select(J.errors).where(J.id == job_id)).scalar_one()
             conn.execute(
                 update(import_jobs)
                 .where(J.id == job_id)
@@ -320,6 +395,8 @@ def _write_customers(
                 {
                     "code": r["code"],
                     "name": r["name"],
+                    # a raw insert on PostgreSQL (insert_rows): no column default fills it
+                    "name_key": name_key(r["name"]),
                     "tax_id": r.get("tax_id"),
                     "email": r.get("email"),
                     "phone": r.get("phone"),
@@ -399,12 +476,12 @@ def _write_items(
 def _write_open_orders(
     conn: Connection, rows: Rows, known: Known, progress: Progress, now: datetime
 ) -> int:
-    """One draft sales order per order reference, its rows as lines in file order."""
-    orders: dict[str, list[dict[str, Any]]] = {}
+    """One draft sales order per customer and order reference, its rows as lines in order."""
+    orders: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for _, r in rows:
-        orders.setdefault(r["order"], []).append(r)
+        orders.setdefault((r["customer"], r["order"]), []).append(r)
     written = told = 0
-    for reference, lines in orders.items():
+    for (_, reference), lines in orders.items():
         first = lines[0]
         sales.create(
             conn,

@@ -14,13 +14,13 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
-from central.crm import opportunities
+from central.crm import accounts, audit, opportunities
 from central.db.crm import leads
 from central.db.crm import opportunities as opportunity_table
 from central.db.domain import contacts, customers, users
-from central.db.rows import dicts, get, record
+from central.db.rows import get, record
 from central.orders.errors import Conflict, Invalid, NotFound
 from central.orders.numbers import next_number
 
@@ -91,13 +91,12 @@ def qualify(
         conn.execute(update(leads).where(L.id == row.id).values(**values))
 
 
-def candidates(conn: Connection, email: str | None, company: str) -> list[dict[str, Any]]:
-    """Customers a lead may be: the same email, or the same name in any case."""
-    match = [func.lower(C.name) == company.strip().lower()]
-    if email:
-        match.append(func.lower(C.email) == email.strip().lower())
-    query = select(C.code, C.name, C.email).where(or_(*match)).order_by(C.code).limit(20)
-    return dicts(conn.execute(query))
+def candidates(
+    conn: Connection, email: str | None, company: str, phone: str | None = None
+) -> list[dict[str, Any]]:
+    """Customers a lead may be: the checks a new customer gets (same email or phone, the
+    same folded or a similar name)."""
+    return accounts.duplicates(conn, name=company, email=email, phone=phone)[:20]
 
 
 def convert(
@@ -127,7 +126,7 @@ def convert(
         customer_id, code = int(found.id), str(found.code)
     else:
         if new_customer is None:
-            matches = candidates(conn, lead.email, lead.company)
+            matches = candidates(conn, lead.email, lead.company, lead.phone)
             if matches:
                 raise PossibleDuplicate(matches)
             new_customer = {"code": _free_code(conn, lead.company)}
@@ -144,6 +143,10 @@ def convert(
             raise Conflict("exists", f"customer {code!r} exists", "new_customer.code")
         result = conn.execute(insert(customers).values(**fields, created_at=now))
         customer_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        made = {k: v for k, v in fields.items() if k != "owner_id"}
+        audit.record(
+            conn, "customer", code, "created_from_lead", by_id, now, after={**made, "lead": number}
+        )
     contact_id = _contact(conn, customer_id, lead)
     opportunity = opportunities.create(
         conn,
@@ -172,6 +175,13 @@ def convert(
             converted_at=now,
         )
     )
+    audit.record(
+        conn, "opportunity", opportunity, "created_from_lead", by_id, now,
+        after={
+            "name": name or lead.company, "customer": code, "amount_cents": amount_cents,
+            "expected_close": expected_close, "source": lead.source, "lead": number,
+        },
+    )  # fmt: skip
     return {"customer": code, "opportunity": opportunity}
 
 

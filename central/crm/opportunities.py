@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -309,19 +309,27 @@ def forecast(conn: Connection, by: str, start: date, end: date) -> dict[str, Any
         .where(Op.stage.in_(open_codes), Op.expected_close.between(start, end))
         .group_by(key_column, Op.stage)
     )
+    # summed per (group, stage) first, so each weighted amount is rounded once, not per day
+    summed: dict[tuple[Any, str], list[int]] = defaultdict(lambda: [0, 0])
     for key, stage, count, amount in open_rows:
-        group = groups[_month(key) if by == "month" else key]
-        group["count"] += int(count)
-        group["amount_cents"] += int(amount)
-        group["weighted_cents"] += round(int(amount) * known[stage].probability)
+        sums = summed[_month(key) if by == "month" else key, stage]
+        sums[0] += int(count)
+        sums[1] += int(amount)
+    for (key, stage), (count, amount) in summed.items():
+        group = groups[key]
+        group["count"] += count
+        group["amount_cents"] += amount
+        group["weighted_cents"] += round(amount * known[stage].probability)
+    # won from the first moment of ``start`` to the last of ``end`` (UTC days)
+    since = datetime.combine(start, time(), UTC)
+    until = datetime.combine(end + timedelta(days=1), time(), UTC)
     won_rows = conn.execute(
         select(Op.closed_at, owner, Op.amount_cents)
         .select_from(opportunities.outerjoin(users, users.c.id == Op.owner_id))
-        .where(Op.stage.in_(won_codes), Op.closed_at.is_not(None))
+        .where(Op.stage.in_(won_codes), Op.closed_at >= since, Op.closed_at < until)
     )
     for closed_at, who, amount in won_rows:
-        if start <= closed_at.date() <= end:
-            groups[_month(closed_at.date()) if by == "month" else who]["won_cents"] += amount
+        groups[_month(closed_at.date()) if by == "month" else who]["won_cents"] += amount
     name = "month" if by == "month" else "owner"
     ordered = sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
     rows = [{name: key, **values} for key, values in ordered]

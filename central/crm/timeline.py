@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, literal, or_, select
@@ -191,10 +191,12 @@ class Cursor:
         try:
             at, source, row_id = text.split("|")
             moment = datetime.fromisoformat(at)
-            if moment.tzinfo is None or source not in NAMES:
+            number = int(row_id)
+            if moment.tzinfo is None or source not in NAMES or not 0 < number < 2**63:
                 raise ValueError(text)
-            return cls(moment, source, int(row_id))
-        except ValueError as exc:
+            moment.astimezone(UTC)  # a moment UTC cannot hold is no cursor either
+            return cls(moment, source, number)
+        except (ValueError, OverflowError) as exc:
             raise Invalid("invalid_cursor", f"not a timeline cursor: {text!r}", "after") from exc
 
 

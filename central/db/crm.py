@@ -263,6 +263,24 @@ import_jobs = Table(
     _states("status", IMPORT_STATES),
 )
 
+ADDRESS_KINDS = ("billing", "shipping", "site")
+
+# An account's addresses: where invoices go, where goods go, where technicians go.
+customer_addresses = Table(
+    "customer_addresses",
+    metadata,
+    _id(),
+    _ref("customers"),
+    Column("kind", String(16), nullable=False),
+    Column("label", String(64)),  # "Plant 2", "Head office"
+    Column("street", String(200), nullable=False),
+    Column("postcode", String(16)),
+    Column("city", String(100), nullable=False),
+    Column("country", String(2), nullable=False),  # ISO 3166-1 alpha-2
+    Column("is_default", Boolean, nullable=False, default=False),
+    _states("kind", ADDRESS_KINDS),
+)
+
 # Tags set by hand; rule tags ("bought in the last 90 days", ...) are computed when read.
 customer_tags = Table(
     "customer_tags",
@@ -275,6 +293,7 @@ customer_tags = Table(
 )
 
 __all__ = [
+    "ADDRESS_KINDS",
     "AUDITED",
     "IMPORT_KINDS",
     "IMPORT_STATES",
@@ -286,6 +305,7 @@ __all__ = [
     "TIERS",
     "assignment_rules",
     "audit_log",
+    "customer_addresses",
     "customer_tags",
     "import_jobs",
     "interactions",

@@ -12,6 +12,8 @@ moves and consumption by lot are the genealogy that traceability and repairs rea
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -46,6 +48,13 @@ def _ref(table: str, *, nullable: bool = False, name: str | None = None) -> Colu
         nullable=nullable,
         index=True,
     )
+
+
+def _name_key(context: Any) -> str | None:
+    from central.crm.names import name_key  # a pure function; here so every insert folds
+
+    name = context.get_current_parameters().get("name")
+    return None if name is None else name_key(name)
 
 
 def _states(column: str, values: tuple[str, ...]) -> CheckConstraint:
@@ -110,8 +119,9 @@ customers = Table(
     Column("owner_id", Id, ForeignKey("users.id"), index=True),  # the account manager
     # the parent account of a subsidiary (B2B groups)
     Column("parent_id", Id, ForeignKey("customers.id"), index=True),
-    # the name folded for duplicate checks (case, accents, legal form and punctuation off)
-    Column("name_key", String(200), index=True),
+    # the name folded for duplicate checks (case, accents, legal form and punctuation off),
+    # set from the name by every insert (an update of the name sets it too: customers API)
+    Column("name_key", String(200), index=True, default=_name_key),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 

@@ -65,7 +65,7 @@ window.FS = (() => {
     const body = await res.json().catch(() => null);
     if (res.ok) return body;
     const e = (body && body.error) || {};
-    const failure = Object.assign(new Error(e.message || `HTTP ${res.status}`), { status: res.status, code: e.code || "" });
+    const failure = Object.assign(new Error(e.message || `HTTP ${res.status}`), { status: res.status, code: e.code || "", details: e.details || null });
     if ((failure.auth = res.status === 401)) signOut(failure.message);
     throw failure;
   }
@@ -118,8 +118,51 @@ window.FS = (() => {
 
   // page: {load?: () => Promise, stream?: {path, events: [names]}, and for a page that reads and
   // follows streams its own way, signedIn?: () => void after sign-in, signedOut?: () => void}
+  // What every signed-in desk page has around its <main>: the pages' nav in the top bar,
+  // the stale banner, the message line and the sign-in form. Made here once, not in each page.
+  const PAGES = [["/planner", "Planner"], ["/pipeline", "Pipeline"], ["/leads", "Leads"], ["/quotes", "Quotes"],
+    ["/my-day", "My day"], ["/trace", "Trace"], ["/import", "Import"]];
+  function chrome() {
+    const bar = $(".topbar"), where = $(".topbar .where");
+    if (bar && where && !$(".desk-nav")) {
+      const nav = el("nav", "desk-nav");
+      nav.setAttribute("aria-label", "pages");
+      for (const [href, name] of PAGES) {
+        const a = el("a", null, name);
+        a.href = href;
+        if (location.pathname === href || location.pathname.startsWith(href + "/")) a.setAttribute("aria-current", "page");
+        nav.append(a);
+      }
+      where.after(nav);
+    }
+    if ($("#signin")) return;
+    const stale = el("div", "banner banner-unreachable", "Live updates lost – this page may be out of date. Reconnecting…");
+    Object.assign(stale, { id: "stale", hidden: true });
+    stale.setAttribute("role", "alert");
+    const message = el("div", "message-line");
+    Object.assign(message, { id: "message", hidden: true });
+    message.setAttribute("role", "status");
+    message.setAttribute("aria-live", "polite");
+    const form = el("form", "panel signin");
+    Object.assign(form, { id: "signin", hidden: true, autocomplete: "off" });
+    const hint = el("p", "hint", "Paste your API token (as ");
+    hint.append(el("code", null, "floorsync central user add"), " printed it). It is kept for this tab only.");
+    const label = el("label", null, "API token ");
+    const input = el("input");
+    Object.assign(input, { id: "token", name: "token", type: "password", autocomplete: "off", spellcheck: false, required: true });
+    label.append(input);
+    const error = el("p", "error");
+    Object.assign(error, { id: "signin-error", hidden: true });
+    error.setAttribute("role", "alert");
+    const submit = el("button", "btn btn-primary", "Sign in");
+    submit.type = "submit";
+    form.append(el("h2", null, "Sign in"), hint, label, error, submit);
+    bar.after(stale, message, form);
+  }
+
   function start(spec) {
     page = spec;
+    chrome();
     $("#signin").addEventListener("submit", (e) => {
       e.preventDefault();
       const t = $("#token").value.trim();

@@ -1,5 +1,6 @@
 // FloorSync customer 360: one customer's orders (with production progress, live), shipments,
-// receivables, tickets, repairs and RFM segment. Server strings only go through textContent.
+// receivables, tickets, repairs, RFM segment, decision map and change history. Server strings
+// only go through textContent.
 "use strict";
 
 (() => {
@@ -131,6 +132,11 @@
       ["Unit", (r) => `${r.item} ${r.lot || ""}`], ["Warranty", (r) => flag(r.under_warranty, "under warranty", "ok")],
       ["Technician", (r) => r.technician],
     ], v.repairs.items, "No repairs"));
+    const addresses = v.addresses || [];
+    $("#addresses").replaceChildren(table([
+      ["Kind", (a) => a.kind + (a.is_default ? " (default)" : "")], ["Label", (a) => a.label],
+      ["Address", (a) => [a.street, [a.postcode, a.city].filter(Boolean).join(" "), a.country].join(", ")],
+    ], addresses, "No addresses"));
     $("#contacts").replaceChildren(table([
       ["Name", (c) => c.name], ["Role", (c) => c.role], ["Email", (c) => c.email], ["Phone", (c) => c.phone],
     ], v.contacts, "No contacts"));
@@ -177,6 +183,63 @@
       .catch((err) => FS.say(FS.failed(err), true));
   });
 
+  // ---- the account: contacts by buying role (who reports to whom), and its audit history
+  const ROLE = { decision_maker: "decision maker", influencer: "influencer", user: "user", technical: "technical", purchasing: "purchasing" };
+  function person(p) {
+    const li = el("li");
+    li.dataset.contact = String(p.id);
+    li.append(el("span", p.buying_role ? "tag" : "tag tag-rule", p.buying_role ? ROLE[p.buying_role] || p.buying_role : "no role"),
+      " ", el("strong", null, p.name), p.role ? el("span", "muted", ` · ${p.role}`) : "");
+    if (p.reports.length) {
+      const below = el("ul", "decision-tree");
+      for (const r of p.reports) below.append(person(r));
+      li.append(below);
+    }
+    return li;
+  }
+  function decisionMap(m) {
+    $("#decision-missing").textContent = m.missing_roles.length ? `no ${m.missing_roles.map((r) => ROLE[r]).join(", no ")} yet` : "";
+    if (!m.tree.length) { $("#decision-map").replaceChildren(el("p", "muted", "No contacts yet")); return; }
+    const roles = el("p", "hint");
+    for (const [role, names] of Object.entries(m.by_role)) if (names.length) roles.append(`${ROLE[role] || role}: ${names.join(", ")} · `);
+    if (m.unassigned.length) roles.append(`no buying role: ${m.unassigned.join(", ")}`);
+    const tree = el("ul", "decision-tree");
+    for (const p of m.tree) tree.append(person(p));
+    $("#decision-map").replaceChildren(tree, roles);
+  }
+  let historyNext = null;
+  function shown(value) {
+    if (value === null || value === undefined) return "–";
+    const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+    return text.length > 120 ? text.slice(0, 117) + "…" : text;
+  }
+  async function loadHistory(append = false) {
+    const q = new URLSearchParams({ limit: "20" });
+    if (append && historyNext) q.set("after", String(historyNext));
+    const page = await FS.api(`/api/v1/history/customer/${encodeURIComponent(code)}?${q}`);
+    const rows = append ? [...(loadHistory.rows || []), ...page.items] : page.items;
+    loadHistory.rows = rows;
+    historyNext = page.next;
+    $("#history-more").hidden = !historyNext;
+    const t = table([
+      ["When", (h) => when(h.at)],
+      ["What", (h) => h.action],
+      ["Who", (h) => h.user],
+      ["Changed", (h) => {
+        const ul = el("ul", "timeline");
+        for (const [field, [before, after]] of Object.entries(h.changes || {})) ul.append(el("li", null, `${field}: ${shown(before)} → ${shown(after)}`));
+        return ul;
+      }],
+    ], rows, "No changes recorded");
+    if (t.tBodies) [...t.tBodies[0].rows].forEach((tr, i) => { tr.dataset.action = rows[i].action; });
+    $("#history").replaceChildren(t);
+  }
+  $("#history-more").addEventListener("click", () => loadHistory(true).catch((e) => FS.say(FS.failed(e), true)));
+  async function loadAccount() {
+    const [map] = await Promise.all([FS.api(`/api/v1/customers/${encodeURIComponent(code)}/decision-map`), loadHistory()]);
+    decisionMap(map);
+  }
+
   async function load() {
     if (!code || code === "customers") { FS.say("Open a customer by its code above."); return; }
     const base = `/api/v1/customers/${encodeURIComponent(code)}`;
@@ -184,7 +247,7 @@
     v.tags = tags;
     document.title = `${v.customer.name} – FloorSync`;
     head(v); orders(v); rest(v);
-    await loadTimeline();
+    await Promise.all([loadTimeline(), loadAccount()]);
     $("#updated").textContent = "updated " + new Date().toLocaleTimeString();
     FS.say(null);
   }

@@ -79,6 +79,20 @@ def customers_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
 
 
+def crm_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``floorsync bench crm``."""
+    parser.add_argument("--accounts", type=int, default=50_000, help="customers stored")
+    parser.add_argument("--opportunities", type=int, default=200_000, help="opportunities stored")
+    parser.add_argument(
+        "--timeline", type=int, default=5_000_000, help="timeline entries stored, in all sources"
+    )
+    parser.add_argument("--import-rows", type=int, default=100_000, help="customer rows imported")
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per call")
+    parser.add_argument("--postgres", help="also measure on this PostgreSQL URL (its own DB)")
+    parser.add_argument("--work-dir", type=Path, help="keep the filled SQLite file here")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+
+
 def schedule_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``floorsync bench schedule``."""
     parser.add_argument(

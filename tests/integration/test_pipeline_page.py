@@ -4,6 +4,7 @@ same from the keyboard, and my day lists a task until it is done."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from central.db.domain import customers, users
 from tests.helpers import Mosquitto, free_port
 from tests.integration.conftest import Proc
 
+SHOTS = os.environ.get("FLOORSYNC_SCREENSHOTS")
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 
@@ -90,6 +92,8 @@ def test_a_deal_dragged_to_the_next_stage_moves_the_totals(
         # the keyboard way: the card's stage select
         page.select_option(".deal[data-number] select >> nth=0", "proposal")
         page.wait_for_selector('[data-drop="proposal"] .sum[data-count="1"]')
+        if SHOTS:
+            page.screenshot(path=str(Path(SHOTS) / "pipeline.png"), full_page=True)
 
         page.goto(f"{central.url}/my-day")
         page.wait_for_selector("#today tr[data-task] button, #overdue tr[data-task] button")

@@ -552,6 +552,36 @@ def upgrade() -> None:
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.add_column(sa.Column("name_key", sa.String(length=200), nullable=True))
         batch_op.create_index(batch_op.f("ix_customers_name_key"), ["name_key"], unique=False)
+    op.create_table(
+        "customer_addresses",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("label", sa.String(length=64), nullable=True),
+        sa.Column("street", sa.String(length=200), nullable=False),
+        sa.Column("postcode", sa.String(length=16), nullable=True),
+        sa.Column("city", sa.String(length=100), nullable=False),
+        sa.Column("country", sa.String(length=2), nullable=False),
+        sa.Column("is_default", sa.Boolean(), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('billing', 'shipping', 'site')", name=op.f("ck_customer_addresses_kind")
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_customer_addresses_customer_id")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_addresses")),
+    )
+    with op.batch_alter_table("customer_addresses", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_customer_addresses_customer_id"), ["customer_id"], unique=False
+        )
     _fold_names()
 
 
@@ -573,6 +603,10 @@ def _fold_names() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("customer_addresses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_customer_addresses_customer_id"))
+
+    op.drop_table("customer_addresses")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_customers_name_key"))
         batch_op.drop_column("name_key")

@@ -220,3 +220,61 @@ def test_opportunities_and_quotes_keep_their_history(api: Api) -> None:
     submitted, opened = api.ok(api.get(f"/history/quote/{quote['number']}"))["items"]
     assert submitted["action"] == "submit" and submitted["changes"]["status"][0] == "draft"
     assert opened["changes"]["lines"][1][0]["unit_price_cents"] == 11_875  # 12,500 less 5 %
+
+
+def test_credit_and_prices_stay_hidden_in_history_and_timeline(api: Api, engine: Engine) -> None:
+    plant(api, credit_limit_cents=100)
+    bolts_on_hand(engine, 100)
+    body = {"name": "Acme Pumps", "credit_limit_cents": 5_000_000}
+    api.ok(api.put("/customers/ACME", body, user="admin"))
+    number = api.ok(api.post("/sales-orders", FRAMES, user="sales"), 201)["number"]
+    held = api.ok(api.post(f"/sales-orders/{number}/confirm", {}, user="sales"))
+    assert held["status"] == "confirmed"
+    for user in ("planner", "service", "supervisor"):
+        [changed, _] = api.ok(api.get("/history/customer/ACME", user=user))["items"]
+        assert "credit_limit_cents" not in changed["changes"], user
+        assert changed["hidden_fields"] == ["credit_limit_cents"]
+        order_history = api.ok(api.get(f"/history/sales_order/{number}", user=user))["items"]
+        assert all("lines" not in h["changes"] for h in order_history), user
+    [changed, _] = api.ok(api.get("/history/customer/ACME", user="sales"))["items"]
+    assert changed["changes"]["credit_limit_cents"] == [100, 5_000_000]
+    shipped = api.ok(api.get("/customers/ACME/timeline", user="service"))
+    assert all("amount_cents" not in e for e in shipped["items"])
+
+
+def test_an_account_keeps_billing_shipping_and_site_addresses(api: Api) -> None:
+    plant(api)
+    plant_two = {
+        "kind": "site",
+        "label": "Plant 2",
+        "street": "Hafenstr. 3",
+        "city": "Duisburg",
+        "country": "DE",
+    }
+    first = {
+        "kind": "shipping",
+        "street": "Ring 1",
+        "city": "Köln",
+        "country": "DE",
+        "is_default": True,
+    }
+    second = {**first, "street": "Ring 9"}
+    for body in (plant_two, first, second):
+        api.ok(api.post("/customers/ACME/addresses", body, user="sales"), 201)
+    listed = api.ok(api.get("/customers/ACME/addresses"))["items"]
+    assert [(a["kind"], a["street"], a["is_default"]) for a in listed] == [
+        ("shipping", "Ring 9", True),  # the newest default replaced the one before
+        ("shipping", "Ring 1", False),
+        ("site", "Hafenstr. 3", False),
+    ]
+    assert api.ok(api.get("/customers/ACME/overview"))["addresses"] == listed
+    bad = api.post("/customers/ACME/addresses", {**first, "country": "Germany"}, user="sales")
+    assert bad.status_code == 422
+    assert api.post("/customers/ACME/addresses", first, user="planner").status_code == 403
+    gone = api.client.delete(
+        f"/api/v1/customers/ACME/addresses/{listed[1]['id']}", headers=api.headers("sales", None)
+    )
+    assert gone.status_code == 204
+    assert len(api.ok(api.get("/customers/ACME/addresses"))["items"]) == 2
+    history = api.ok(api.get("/history/customer/ACME"))["items"]
+    assert [h["action"] for h in history[:2]] == ["address_removed", "address_added"]

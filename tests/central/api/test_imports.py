@@ -12,8 +12,10 @@ import httpx
 import orjson
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import Engine, update
 
 from central.crm.import_sample import customers_csv
+from central.db.crm import import_jobs
 from tests.central.api.conftest import Api, plant
 
 GOOD_AND_BAD = "Kundennummer;Firma;E-Mail\nK1;One AG;a@one.de\nK2;;\nK3;Three KG;x\nK4;Four;\n"
@@ -233,3 +235,79 @@ def test_an_export_imports_back(api: Api) -> None:
     assert {e["message"] for e in preview["errors"]["items"]} == {
         f"customer 'K{n:07d}' exists" for n in range(1, 6)
     }
+
+
+# -- what the reviewer found -----------------------------------------------------------------
+
+FORMULAS = {
+    '=HYPERLINK("http://x","y")': '\'=HYPERLINK("http://x","y")',
+    "+49 30 1234": "'+49 30 1234",
+    "-2+3": "'-2+3",
+    "@SUM(A1)": "'@SUM(A1)",
+    "\tTab": "'\tTab",
+    "\rReturn": "'\rReturn",
+    "Plain - Pumps": "Plain - Pumps",
+}
+
+
+def test_exported_text_is_never_taken_for_a_formula(api: Api) -> None:
+    for n, name in enumerate(FORMULAS):
+        body = {"code": f"F{n}", "name": name, "credit_limit_cents": 5_000}
+        api.ok(api.post("/customers", body, user="sales"), 201)
+    as_csv = csv_rows(api.get("/exports/customers", user="sales"))
+    assert [r["name"] for r in as_csv] == list(FORMULAS.values())
+    assert {r["credit_limit_cents"] for r in as_csv} == {"5000"}
+    as_xlsx = xlsx_rows(api.get("/exports/customers", user="sales", format="xlsx"))
+    name_at, limit_at = as_xlsx[0].index("name"), as_xlsx[0].index("credit_limit_cents")
+    # (an XML reader turns a carriage return into a line feed)
+    assert [r[name_at] for r in as_xlsx[1:]] == [v.replace("\r", "\n") for v in FORMULAS.values()]
+    assert {r[limit_at] for r in as_xlsx[1:]} == {5_000}  # numbers stay numbers
+
+
+def test_hold_reasons_are_exported_only_to_sales(api: Api) -> None:
+    plant(api, credit_limit_cents=100_00)
+    order = {"customer": "ACME", "type": "standard", "lines": [{"item": "FRAME", "quantity": 1}]}
+    number = api.ok(api.post("/sales-orders", order, user="sales"), 201)["number"]
+    held = api.ok(api.post(f"/sales-orders/{number}/confirm", user="sales"))
+    assert held["status"] == "held"
+    for_sales = csv_rows(api.get("/exports/sales-orders", user="sales"))
+    assert for_sales[0]["hold_reason"] == held["hold_reason"]
+    for user in ("planner", "service"):
+        assert "hold_reason" not in csv_rows(api.get("/exports/sales-orders", user=user))[0]
+        sheet = xlsx_rows(api.get("/exports/sales-orders", user=user, format="xlsx"))
+        assert "hold_reason" not in sheet[0] and sheet[1][0] == number
+
+
+def test_a_job_another_process_runs_is_not_failed_by_reading_it(api: Api, engine: Engine) -> None:
+    job_id = api.ok(upload(api, customers_csv(3)), 201)["id"]
+    with engine.begin() as conn:  # another central process claimed it and is writing
+        conn.execute(update(import_jobs).where(import_jobs.c.id == job_id).values(status="running"))
+    for _ in range(2):
+        assert api.ok(api.get(f"/imports/{job_id}"))["status"] == "running"
+
+
+def test_a_second_import_of_a_kind_waits_for_the_running_one(api: Api, engine: Engine) -> None:
+    first = api.ok(upload(api, customers_csv(3)), 201)["id"]
+    second = api.ok(upload(api, customers_csv(3)), 201)["id"]
+    with engine.begin() as conn:  # the first runs, here or in another central process
+        conn.execute(update(import_jobs).where(import_jobs.c.id == first).values(status="running"))
+    refused = api.post(f"/imports/{second}/run", user="sales")
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "import_running"
+    assert api.ok(api.get(f"/imports/{second}"))["status"] == "previewed"
+    assert api.ok(api.get("/customers"))["items"] == []
+
+
+def test_open_orders_of_two_customers_with_one_reference(api: Api) -> None:
+    plant(api)
+    api.ok(api.post("/customers", {"code": "BETA", "name": "Beta Pumps"}, user="sales"), 201)
+    data = "order,customer,item,quantity\nPO-1,ACME,FRAME,1\nPO-1,BETA,BOLT,5\n"
+    preview = api.ok(upload(api, data, "open_orders"), 201)
+    assert (preview["good"], preview["bad"]) == (2, 0)
+    api.ok(api.post(f"/imports/{preview['id']}/run", user="sales"), 202)
+    assert finished(api, preview["id"])["imported"] == 2
+    orders = csv_rows(api.get("/exports/sales-orders", user="sales"))
+    assert sorted((o["customer"], o["customer_reference"]) for o in orders) == [
+        ("ACME", "PO-1"),
+        ("BETA", "PO-1"),
+    ]

@@ -87,7 +87,16 @@ def test_make_to_order_from_order_to_payment(api: Api, engine: Engine, sync: Cen
     assert [(r["item"], r["quantity"], r["production_order"]) for r in detail["reservations"]] == [
         ("BOLT", 40.0, wo)
     ]
-    assert (detail["shipments"], detail["invoices"]) == ([], [])
+    assert detail["shipments"] == []
+    # prices and invoices are for sales and admin: the supervisor reads the order without them
+    assert detail["hidden_fields"] == [
+        "hold_reason",
+        "invoices",
+        "lines.unit_price_cents",
+        "value_cents",
+    ]
+    assert "unit_price_cents" not in detail["lines"][0] and "invoices" not in detail
+    assert api.ok(api.get(f"/sales-orders/{number}", user="sales"))["invoices"] == []
 
     # releasing writes the edge's new dispatch list; nothing is ready to ship yet
     assert api.post(f"/production-orders/{wo}/release", user="sales").status_code == 403

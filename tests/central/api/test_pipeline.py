@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -113,6 +114,19 @@ def test_the_web_form_needs_no_token_and_the_honeypot_keeps_nothing(
     big = api.post("/web-leads", {**form, "message": "x" * 20_000}, user=None)
     assert big.status_code in (413, 422)
     assert api.post("/web-leads", {"email": "no company"}, user=None).status_code == 422
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length to trust: the cap reads the stream
+        yield b'{"company": "Flood", "message": "'
+        for _ in range(500):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    flood = api.client.post(
+        "/api/v1/web-leads", content=chunked(), headers={"Content-Type": "application/json"}
+    )
+    assert flood.status_code == 413
+    with engine.connect() as conn:
+        assert conn.execute(select(leads.c.company)).scalars().all() == ["Real Co"]
 
 
 def test_the_board_moves_and_closes_opportunities(api: Api) -> None:

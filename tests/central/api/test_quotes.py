@@ -150,7 +150,10 @@ def test_writes_need_sales_and_approval_an_admin(api: Api) -> None:
         ]
     quote = api.ok(api.post(f"/quotes/{number}/reject-approval", {"reason": "30 %?"}))
     assert quote["status"] == "draft"
-    assert api.get(f"/quotes/{number}", user="planner").status_code == 200  # anyone reads
+    # quotes are sales documents with their prices: sales and admin read them, no one else
+    assert api.get(f"/quotes/{number}", user="planner").status_code == 403
+    assert api.get(f"/quotes/{number}/pdf", user="service").status_code == 403
+    assert api.get("/pipeline", user="supervisor").status_code == 403
 
 
 @pytest.mark.parametrize(

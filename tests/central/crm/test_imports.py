@@ -16,6 +16,7 @@ from central.crm import imports
 from central.crm.import_files import Sheet, propose_mapping, read_sheet
 from central.crm.import_rows import ItemFacts, Known, check, synonyms
 from central.crm.import_sample import customers_csv
+from central.crm.names import name_key
 from central.db.crm import import_jobs
 from central.db.domain import contacts, customers, items, sales_order_lines, sales_orders
 from central.orders.errors import Conflict, Invalid
@@ -347,31 +348,35 @@ def test_only_the_good_rows_when_asked(engine: Engine, sam: int) -> None:
         imports.start(engine, job_id, only_good_rows=True, may=lambda kind: None)
 
 
+def refuse_customer(engine: Engine, code: str) -> None:
+    """A trigger that makes the database refuse one customer, as only a write finds out."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON customers"
+                f" WHEN NEW.code = '{code}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+            return
+        conn.exec_driver_sql(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+            f" $$ BEGIN IF NEW.code = '{code}' THEN RAISE EXCEPTION 'refused'; END IF;"
+            " RETURN NEW; END $$"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON customers"
+            " FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+
+
 def test_a_failure_while_writing_rolls_everything_back(engine: Engine, sam: int) -> None:
     data = customers_csv(imports.CHUNK + 10)
     job_id = preview(engine, "customers", data)["id"]
-    # A customer stored between the check and the write clashes in the last chunk.
-    with engine.begin() as conn:
-        conn.execute(
-            insert(customers).values(
-                code=f"K{imports.CHUNK + 5:07d}", name="Meanwhile", created_at=NOW
-            )
-        )
-    s = read_sheet(data, "file.csv")
-    with engine.connect() as conn:
-        checked = imports.examine(conn, "customers", s, imports.mapping_for("customers", s, None))
-    assert checked.bad == 1  # which the run's own check sees: so bypass it to force the clash
-    with engine.begin() as conn:
-        conn.execute(import_jobs.update().values(status="running"))
-    imports._PROGRESS[job_id] = 0
-    good = read_sheet(data, "file.csv")
-    everything = check("customers", good, imports.mapping_for("customers", good, None), Known())
-    imports._run(engine, job_id, "customers", everything, len(good.rows))
-    with engine.connect() as conn:
-        failed = imports.job(conn, job_id)
+    refuse_customer(engine, f"K{imports.CHUNK + 5:07d}")  # in the last chunk
+    failed = run(engine, job_id)
     assert failed["status"] == "failed" and failed["imported"] == 0
     assert failed["errors"]["items"][-1]["message"].startswith("nothing imported:")
-    assert count(engine, customers) == 1  # only the one stored meanwhile
+    assert "refused" in failed["errors"]["items"][-1]["message"]
+    assert count(engine, customers) == 0
 
 
 def test_contacts_and_items_import(engine: Engine, sam: int) -> None:
@@ -441,3 +446,155 @@ def test_open_orders_grouped_into_draft_orders_with_lines(engine: Engine, sam: i
     # the same file again: every order exists already
     again = preview(engine, "open_orders", data)
     assert again["bad"] == 3
+
+
+# -- what the reviewer found -----------------------------------------------------------------
+
+
+def test_two_customers_may_use_one_order_reference() -> None:
+    s = sheet(
+        "order;customer;due_date;item;quantity",
+        "PO-1;ACME;2026-12-31;FRAME;1",
+        "PO-1;BETA;2027-01-31;FRAME;2",
+        "PO-1;ACME;2026-12-31;FRAME;3",
+    )
+    known = Known(customers={"ACME": 1, "BETA": 2}, items={"FRAME": ItemFacts(1, "make")})
+    assert errors_of("open_orders", s, known) == []
+    known.orders = {("BETA", "PO-1"): "SO-2026-000001"}
+    assert errors_of("open_orders", s, known) == [
+        (3, "order", "order 'PO-1' of BETA exists as SO-2026-000001")
+    ]
+
+
+def test_a_parent_may_come_later_in_the_file_but_not_round_in_a_loop() -> None:
+    s = sheet(
+        "code;name;parent",
+        "C1;Child;P1",
+        "P1;Parent;",
+        "L1;Loop one;L2",
+        "L2;Loop two;L1",
+        "L3;Below the loop;L1",
+    )
+    assert errors_of("customers", s) == [
+        (4, "parent", "a parent loop: L1 -> L2 -> L1"),
+        (5, "parent", "a parent loop: L1 -> L2 -> L1"),
+        (6, "parent", "the parent is on bad row 4"),
+    ]
+
+
+def test_a_subsidiary_before_its_parent_imports_with_its_name_key(engine: Engine, sam: int) -> None:
+    data = csv_bytes("code;name;parent\nC1;Müller GmbH & Co. KG;P1\nP1;Parent AG;\n")
+    done = run(engine, preview(engine, "customers", data)["id"])
+    assert (done["status"], done["imported"]) == ("done", 2)
+    with engine.connect() as conn:
+        rows = conn.execute(select(customers.c.code, customers.c.id, customers.c.parent_id))
+        by_code = {r.code: r for r in rows}
+        keys = dict(conn.execute(select(customers.c.code, customers.c.name_key)).all())
+    assert by_code["C1"].parent_id == by_code["P1"].id
+    assert keys == {"C1": name_key("Müller GmbH & Co. KG"), "P1": name_key("Parent AG")}
+    assert keys["C1"] == "mueller"
+
+
+def acme_beta_and_items(engine: Engine) -> None:
+    with engine.begin() as conn:
+        customer(conn, "ACME")
+        customer(conn, "BETA")
+        conn.execute(
+            insert(items),
+            [
+                {"code": "FRAME", "description": "Frame", "kind": "make", "price_cents": 12500},
+                {"code": "BOLT", "description": "Bolt", "kind": "buy", "price_cents": 10},
+            ],
+        )
+
+
+TWO_CUSTOMERS_ONE_REFERENCE = csv_bytes(
+    "order;customer;item;quantity\nPO-1;ACME;FRAME;1\nPO-1;BETA;BOLT;5\nPO-1;ACME;BOLT;2\n"
+)
+
+
+def test_one_reference_of_two_customers_makes_two_orders(engine: Engine, sam: int) -> None:
+    acme_beta_and_items(engine)
+    done = run(engine, preview(engine, "open_orders", TWO_CUSTOMERS_ONE_REFERENCE)["id"])
+    assert (done["status"], done["imported"]) == ("done", 3)
+    with engine.connect() as conn:
+        query = (
+            select(customers.c.code, sales_orders.c.customer_reference, func.count())
+            .join(customers, customers.c.id == sales_orders.c.customer_id)
+            .join(sales_order_lines, sales_order_lines.c.sales_order_id == sales_orders.c.id)
+            .group_by(customers.c.code, sales_orders.c.customer_reference)
+            .order_by(customers.c.code)
+        )
+        assert [tuple(r) for r in conn.execute(query)] == [("ACME", "PO-1", 2), ("BETA", "PO-1", 1)]
+
+
+def test_a_run_checks_its_rows_again_in_its_own_transaction(engine: Engine, sam: int) -> None:
+    """Two jobs of one file: the second checked at start before the first wrote, and run
+    after it, fails whole instead of making every order twice."""
+    acme_beta_and_items(engine)
+    first = preview(engine, "open_orders", TWO_CUSTOMERS_ONE_REFERENCE)["id"]
+    second = preview(engine, "open_orders", TWO_CUSTOMERS_ONE_REFERENCE)["id"]
+    s = read_sheet(TWO_CUSTOMERS_ONE_REFERENCE, "file.csv")
+    mapping = imports.mapping_for("open_orders", s, None)
+    with engine.connect() as conn:
+        at_start = imports.examine(conn, "open_orders", s, mapping)  # the second's start
+    assert at_start.bad == 0
+    assert run(engine, first)["status"] == "done"
+    with engine.begin() as conn:  # what the second's start did after its check
+        conn.execute(
+            import_jobs.update().where(import_jobs.c.id == second).values(status="running")
+        )
+    imports._run(engine, second, "open_orders", s, mapping, at_start)
+    with engine.connect() as conn:
+        failed = imports.job(conn, second)
+    assert (failed["status"], failed["imported"], failed["bad"]) == ("failed", 0, 3)
+    messages = [e["message"] for e in failed["errors"]["items"]]
+    assert messages[0].startswith("order 'PO-1' of ACME exists as SO-")
+    assert messages[-1] == (
+        "nothing imported: 3 rows good when the import started are bad now (rows 2, 3, 4):"
+        " the database changed meanwhile; check the file again"
+    )
+    assert count(engine, sales_orders) == 2
+
+
+def test_one_import_of_a_kind_runs_at_a_time(engine: Engine, sam: int) -> None:
+    first = preview(engine, "customers", csv_bytes("code;name\nK1;One\n"))["id"]
+    second = preview(engine, "customers", csv_bytes("code;name\nK2;Two\n"))["id"]
+    contacts_job = preview(engine, "contacts", csv_bytes("customer;name\n"))["id"]
+    with engine.begin() as conn:  # running here or in another central process
+        conn.execute(import_jobs.update().where(import_jobs.c.id == first).values(status="running"))
+    with pytest.raises(Conflict) as refused:
+        imports.start(engine, second, only_good_rows=None, may=lambda kind: None)
+    assert refused.value.code == "import_running"
+    with engine.connect() as conn:
+        assert imports.job(conn, second)["status"] == "previewed"
+    assert run(engine, contacts_job)["status"] == "done"  # another kind runs alongside
+    with engine.begin() as conn:
+        conn.execute(import_jobs.update().where(import_jobs.c.id == first).values(status="done"))
+    assert run(engine, second)["imported"] == 1
+
+
+def test_a_job_running_elsewhere_fails_only_when_done_stands_still(
+    engine: Engine, sam: int
+) -> None:
+    job_id = preview(engine, "customers", csv_bytes("code;name\nK1;One\n"))["id"]
+    with engine.begin() as conn:  # another central process runs it
+        conn.execute(
+            import_jobs.update().where(import_jobs.c.id == job_id).values(status="running")
+        )
+    t = 1000.0
+    assert not imports.stalled(job_id, 0, now=t)
+    assert not imports.stalled(job_id, 0, now=t + imports.STALLED - 1)
+    with engine.begin() as conn:  # its first chunk is written
+        conn.execute(import_jobs.update().where(import_jobs.c.id == job_id).values(done=1))
+    imports.interrupted(engine, job_id, 0)  # done moved on since it was read: nothing happens
+    with engine.connect() as conn:
+        assert imports.job(conn, job_id)["status"] == "running"
+    assert not imports.stalled(job_id, 1, now=t + imports.STALLED + 1)
+    assert not imports.stalled(job_id, 1, now=t + 2 * imports.STALLED)
+    assert imports.stalled(job_id, 1, now=t + 2 * imports.STALLED + 1)
+    imports.interrupted(engine, job_id, 1)
+    with engine.connect() as conn:
+        failed = imports.job(conn, job_id)
+    assert failed["status"] == "failed"
+    assert failed["errors"]["items"][-1]["message"] == "central stopped during the import"

@@ -3,7 +3,7 @@ figures worked out by hand."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -104,6 +104,35 @@ def test_the_forecast_by_month_and_by_owner(engine: Engine) -> None:
             "weighted_cents": 100_000,
             "won_cents": 0,
         },
+    ]
+
+
+def test_the_forecast_rounds_once_per_month_and_stage_and_takes_won_by_utc_day(
+    engine: Engine,
+) -> None:
+    with engine.begin() as conn:
+        ana = user(conn, "ana")
+        customer(conn)
+        # 10 % of 5 is 0.5 each day, which rounds to 0; of the month's 10 it is 1
+        deal(conn, "A", 5, date(2026, 5, 1), ana)
+        deal(conn, "B", 5, date(2026, 5, 2), ana)
+        late, early = (
+            deal(conn, "C", 700, date(2026, 5, 20), ana),
+            deal(conn, "D", 30, date(2026, 5, 20), ana),
+        )
+        for number, won_at in (
+            (late, datetime(2026, 5, 31, 23, 59, tzinfo=UTC)),
+            (early, datetime(2026, 6, 1, tzinfo=UTC)),
+        ):
+            flow.move(conn, number, "analysis", by_id=ana, now=NOW)
+            flow.move(conn, number, "won", by_id=ana, now=won_at)
+        may = flow.forecast(conn, "month", date(2026, 5, 1), date(2026, 5, 31))
+        june = flow.forecast(conn, "month", date(2026, 6, 1), date(2026, 6, 30))
+    assert may["rows"] == [
+        {"month": "2026-05", "count": 2, "amount_cents": 10, "weighted_cents": 1, "won_cents": 700}
+    ]
+    assert june["rows"] == [
+        {"month": "2026-06", "count": 0, "amount_cents": 0, "weighted_cents": 0, "won_cents": 30}
     ]
 
 
