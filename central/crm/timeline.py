@@ -34,12 +34,32 @@ S, H, V = sales_orders.c, shipments.c, invoices.c
 
 @dataclass(frozen=True)
 class Source:
-    """One kind of entry: how to select a customer's rows, newest first."""
+    """One kind of entry: a document placed by its ``at``, read by its customer column, or a
+    ``custom`` query (customer id -> select) where the entry needs more than that."""
 
     name: str
     at: Any  # the column the entry is placed by
     id: Any
-    query: Callable[[int], Any]  # customer id -> select of at, id, title, reference, detail, by
+    customer: Any = None
+    reference: Any = None
+    detail: Any = None
+    extra: tuple[Any, ...] = ()  # more columns: a title, an amount, a version
+    join: tuple[Any, ...] | None = None  # (table, on): where the customer column lives
+    custom: Callable[[int], Any] | None = None
+
+    def query(self, customer_id: int) -> Any:
+        if self.custom is not None:
+            return self.custom(customer_id)
+        found = select(
+            self.at.label("at"),
+            self.id,
+            self.reference.label("reference"),
+            self.detail.label("detail"),
+            *self.extra,
+        )
+        if self.join is not None:
+            found = found.join(*self.join)
+        return found.where(self.customer == customer_id)
 
 
 def _interactions(cid: int) -> Any:
@@ -49,8 +69,7 @@ def _interactions(cid: int) -> Any:
             I.at,
             I.id,
             I.subject.label("title"),
-            I.kind.label("kind"),
-            literal(None).label("reference"),
+            I.kind,
             I.body.label("detail"),
             users.c.name.label("by"),
             contacts.c.name.label("contact"),
@@ -62,118 +81,37 @@ def _interactions(cid: int) -> Any:
     )
 
 
-def _orders(cid: int) -> Any:
-    return select(
-        S.created_at.label("at"),
-        S.id,
-        S.type.label("title"),
-        literal("order").label("kind"),
-        S.number.label("reference"),
-        S.status.label("detail"),
-    ).where(S.customer_id == cid)
-
-
-def _shipments(cid: int) -> Any:
-    return (
-        select(
-            H.shipped_at.label("at"),
-            H.id,
-            S.number.label("title"),
-            literal("shipment").label("kind"),
-            H.number.label("reference"),
-            H.carrier.label("detail"),
-        )
-        .join(sales_orders, S.id == H.sales_order_id)
-        .where(S.customer_id == cid)
-    )
-
-
-def _invoices(cid: int) -> Any:
-    return select(
-        V.issued_at.label("at"),
-        V.id,
-        V.amount_cents,
-        literal("invoice").label("kind"),
-        V.number.label("reference"),
-        V.status.label("detail"),
-    ).where(V.customer_id == cid)
-
-
-def _payments(cid: int) -> Any:
-    P = payments.c
-    return (
-        select(
-            P.received_at.label("at"),
-            P.id,
-            P.amount_cents,
-            literal("payment").label("kind"),
-            V.number.label("reference"),
-            P.reference.label("detail"),
-        )
-        .join(invoices, V.id == P.invoice_id)
-        .where(V.customer_id == cid)
-    )
-
-
-def _quotes(cid: int) -> Any:
-    Q = quotes.c
-    return select(
-        Q.created_at.label("at"),
-        Q.id,
-        Q.version,
-        literal("quote").label("kind"),
-        Q.number.label("reference"),
-        Q.status.label("detail"),
-    ).where(Q.customer_id == cid)
-
-
-def _opportunities(cid: int) -> Any:
-    O = opportunities.c  # noqa: E741
-    return select(
-        O.created_at.label("at"),
-        O.id,
-        O.name.label("title"),
-        literal("opportunity").label("kind"),
-        O.number.label("reference"),
-        O.stage.label("detail"),
-    ).where(O.customer_id == cid)
-
-
-def _tickets(cid: int) -> Any:
-    K = service_tickets.c
-    return select(
-        K.opened_at.label("at"),
-        K.id,
-        K.subject.label("title"),
-        literal("ticket").label("kind"),
-        K.number.label("reference"),
-        K.status.label("detail"),
-    ).where(K.customer_id == cid)
-
-
-def _repairs(cid: int) -> Any:
-    R = repair_orders.c
-    return select(
-        R.opened_at.label("at"),
-        R.id,
-        R.fault.label("title"),
-        literal("repair").label("kind"),
-        R.number.label("reference"),
-        R.status.label("detail"),
-    ).where(R.customer_id == cid)
-
-
-SOURCES = (
-    Source("interaction", interactions.c.at, interactions.c.id, _interactions),
-    Source("invoice", V.issued_at, V.id, _invoices),
-    Source("opportunity", opportunities.c.created_at, opportunities.c.id, _opportunities),
-    Source("order", S.created_at, S.id, _orders),
-    Source("payment", payments.c.received_at, payments.c.id, _payments),
-    Source("quote", quotes.c.created_at, quotes.c.id, _quotes),
-    Source("repair", repair_orders.c.opened_at, repair_orders.c.id, _repairs),
-    Source("shipment", H.shipped_at, H.id, _shipments),
-    Source("ticket", service_tickets.c.opened_at, service_tickets.c.id, _tickets),
-)
+I, O, P, Q = interactions.c, opportunities.c, payments.c, quotes.c  # noqa: E741
+K, R = service_tickets.c, repair_orders.c
+SOURCES = (  # by name: the order of ties
+    Source("interaction", I.at, I.id, custom=_interactions),
+    Source("invoice", V.issued_at, V.id, V.customer_id, V.number, V.status, (V.amount_cents,)),
+    Source(
+        "opportunity", O.created_at, O.id, O.customer_id, O.number, O.stage,
+        (O.name.label("title"),),
+    ),
+    Source(
+        "order", S.created_at, S.id, S.customer_id, S.number, S.status,
+        (S.type.label("title"),),
+    ),
+    Source(
+        "payment", P.received_at, P.id, V.customer_id, V.number, P.reference,
+        (P.amount_cents,), join=(invoices, V.id == P.invoice_id),
+    ),
+    Source("quote", Q.created_at, Q.id, Q.customer_id, Q.number, Q.status, (Q.version,)),
+    Source(
+        "repair", R.opened_at, R.id, R.customer_id, R.number, R.status,
+        (R.fault.label("title"),),
+    ),
+    Source(
+        "shipment", H.shipped_at, H.id, S.customer_id, H.number, H.carrier,
+        (S.number.label("title"),), join=(sales_orders, S.id == H.sales_order_id),
+    ),
+    Source(
+        "ticket", K.opened_at, K.id, K.customer_id, K.number, K.status,
+        (K.subject.label("title"),),
+    ),
+)  # fmt: skip
 NAMES = tuple(s.name for s in SOURCES)
 
 

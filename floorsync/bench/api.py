@@ -33,7 +33,7 @@ from central.auth import create_user
 from central.db import make_engine, migrate
 from central.db.domain import sales_orders
 from floorsync.bench.api_data import populate
-from floorsync.bench.common import percentile
+from floorsync.bench.common import percentile, print_latencies
 from floorsync.procs import floorsync_cmd, free_port, spawn, stop, wait_http
 
 TARGET_MS = 50.0
@@ -150,16 +150,7 @@ def main(args: argparse.Namespace) -> int:
         if args.postgres:
             figures["postgresql"] = run_one("postgresql", args.postgres, args, work)
     print()
-    print(f"{'call':<26}" + "".join(f"{db + ' p50/p95/p99 ms':>34}" for db in figures))
-    first = next(iter(figures.values()))
-    for call in first["calls"]:
-        cells = []
-        for f in figures.values():
-            c = f["calls"][call]
-            ratio = f["ratio_to_health_p95"].get(call)
-            extra = f" ({ratio}x)" if ratio is not None else ""
-            cells.append(f"{c['p50_ms']:.1f} / {c['p95_ms']:.1f} / {c['p99_ms']:.1f}{extra}")
-        print(f"{call:<26}" + "".join(f"{cell:>34}" for cell in cells))
+    print_latencies(figures, width=26)
     for db, f in figures.items():
         print(f"{db}: every order call p95 < {TARGET_MS:.0f} ms: {'PASS' if f['pass'] else 'MISS'}")
     print("(x: the call's p95 over /health's p95, measured in the same run)")

@@ -99,3 +99,18 @@ def production_reports(count: int, seed: int = 7) -> list[dict[str, Any]]:
 
 def stations(count: int = 16) -> list[str]:
     return [f"ST-{10 * (i + 1)}" for i in range(count)]
+
+
+def print_latencies(figures: dict[str, dict[str, Any]], width: int = 30) -> None:
+    """The p50 / p95 / p99 table of each database's ``calls``, each p95 with its ratio to
+    the same run's baseline (``ratio_to_health_p95``), and the legend."""
+    print(f"{'call':<{width}}" + "".join(f"{db + ' p50/p95/p99 ms':>36}" for db in figures))
+    first = next(iter(figures.values()))
+    for call in first["calls"]:
+        cells = []
+        for found in figures.values():
+            c = found["calls"][call]
+            ratio = found["ratio_to_health_p95"].get(call)
+            extra = f" ({ratio}x)" if ratio is not None else ""
+            cells.append(f"{c['p50_ms']:.1f} / {c['p95_ms']:.1f} / {c['p99_ms']:.1f}{extra}")
+        print(f"{call:<{width}}" + "".join(f"{cell:>36}" for cell in cells))

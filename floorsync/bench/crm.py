@@ -39,7 +39,7 @@ from central.crm.import_sample import customers_csv
 from central.db import make_engine, migrate, reading
 from central.db.crm import import_jobs
 from central.db.domain import customers, number_series
-from floorsync.bench.common import percentile
+from floorsync.bench.common import percentile, print_latencies
 from floorsync.bench.crm_data import populate_crm
 from floorsync.procs import floorsync_cmd, free_port, spawn, stop, wait_http
 
@@ -314,15 +314,7 @@ def main(args: argparse.Namespace) -> int:
         if args.postgres:
             figures["postgresql"] = run_one("postgresql", args.postgres, args, work)
     print()
-    print(f"{'call':<24}" + "".join(f"{db + ' p50/p95/p99 ms':>36}" for db in figures))
-    for call in figures["sqlite"]["calls"]:
-        cells = []
-        for db in figures:
-            c = figures[db]["calls"][call]
-            ratio = figures[db]["ratio_to_health_p95"].get(call)
-            extra = f" ({ratio}x)" if ratio is not None else ""
-            cells.append(f"{c['p50_ms']:.1f} / {c['p95_ms']:.1f} / {c['p99_ms']:.1f}{extra}")
-        print(f"{call:<24}" + "".join(f"{cell:>36}" for cell in cells))
+    print_latencies(figures, width=24)
     for db, f in figures.items():
         board = all(f["calls"][k]["p95_ms"] < ms for k, ms in TARGETS_MS.items())
         i, bad = f["import"], f["bad_file"]

@@ -40,7 +40,7 @@ from central.db.aftersales import operation_crews
 from central.db.domain import sales_orders
 from floorsync.bench import rfm_data
 from floorsync.bench.api_data import populate
-from floorsync.bench.common import percentile
+from floorsync.bench.common import percentile, print_latencies
 from floorsync.bench.customers_data import populate_aftersales
 from floorsync.procs import floorsync_cmd, free_port, spawn, stop, wait_http
 
@@ -233,15 +233,7 @@ def main(args: argparse.Namespace) -> int:
         figures["rfm"] = run_rfm(f"sqlite:///{work / 'rfm-bench.db'}", args.rfm_customers)
     print()
     dbs = [db for db in figures if db != "rfm"]
-    print(f"{'call':<30}" + "".join(f"{db + ' p50/p95/p99 ms':>36}" for db in dbs))
-    for call in figures["sqlite"]["calls"]:
-        cells = []
-        for db in dbs:
-            c = figures[db]["calls"][call]
-            ratio = figures[db]["ratio_to_health_p95"].get(call)
-            extra = f" ({ratio}x)" if ratio is not None else ""
-            cells.append(f"{c['p50_ms']:.1f} / {c['p95_ms']:.1f} / {c['p99_ms']:.1f}{extra}")
-        print(f"{call:<30}" + "".join(f"{cell:>36}" for cell in cells))
+    print_latencies({db: figures[db] for db in dbs})
     for db in dbs:
         verdict = "PASS" if figures[db]["pass"] else "MISS"
         print(f"{db}: 360 and progress p95 < 100 ms, backward genealogy p95 < 200 ms: {verdict}")
