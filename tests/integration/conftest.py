@@ -83,6 +83,15 @@ class Proc:
                 self.proc.wait()
 
 
+def central_on(db_url: str, broker_url: str, tmp_path: Path) -> Proc:
+    """A central process (not started) on ``db_url`` and the broker, logging under tmp_path."""
+    logs = tmp_path / "logs"
+    logs.mkdir(exist_ok=True)
+    port = free_port()
+    args = ["central", "--database", db_url, "--broker", broker_url, "--http-port", str(port)]
+    return Proc("central", args, port, logs)
+
+
 @dataclass
 class Accepted:
     """What the station was told: these events are committed at the edge."""

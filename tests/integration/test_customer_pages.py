@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.central.conftest import batch, envelope, events_topic
-from tests.helpers import Mosquitto, free_port
-from tests.integration.conftest import Proc
+from tests.helpers import Mosquitto
+from tests.integration.conftest import central_on
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 EDGE = "plant1/assembly/line1/edge1"
@@ -53,15 +53,7 @@ class Plant:
             "--database",
             self.db,
         ).strip()
-        logs = tmp_path / "logs"
-        logs.mkdir()
-        port = free_port()
-        self.central = Proc(
-            "central",
-            ["central", "--database", self.db, "--broker", mosquitto.url, "--http-port", str(port)],
-            port,
-            logs,
-        )
+        self.central = central_on(self.db, mosquitto.url, tmp_path)
         self.mosquitto = mosquitto
         self.seq = 0
         self.client: mqtt.Client | None = None

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from central.auth import create_user
 from central.db import make_engine, migrate
-from tests.helpers import Mosquitto, free_port
-from tests.integration.conftest import Proc
+from tests.helpers import Mosquitto
+from tests.integration.conftest import Proc, central_on
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -33,15 +33,7 @@ def central(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[tuple[Proc, str, s
     with engine.begin() as conn:
         token = create_user(conn, "sam", ["sales"])
     engine.dispose()
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    port = free_port()
-    proc = Proc(
-        "central",
-        ["central", "--database", db, "--broker", mosquitto.url, "--http-port", str(port)],
-        port,
-        logs,
-    )
+    proc = central_on(db, mosquitto.url, tmp_path)
     proc.start()
     try:
         yield proc, token, db

@@ -16,8 +16,8 @@ from central.auth import create_user
 from central.crm import followups, opportunities
 from central.db import make_engine, migrate
 from central.db.domain import customers, users
-from tests.helpers import Mosquitto, free_port
-from tests.integration.conftest import Proc
+from tests.helpers import Mosquitto
+from tests.integration.conftest import central_on
 
 SHOTS = os.environ.get("FLOORSYNC_SCREENSHOTS")
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -61,15 +61,7 @@ def test_a_deal_dragged_to_the_next_stage_moves_the_totals(
     migrate(engine)
     token = deals(engine)
     engine.dispose()
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    port = free_port()
-    central = Proc(
-        "central",
-        ["central", "--database", db, "--broker", mosquitto.url, "--http-port", str(port)],
-        port,
-        logs,
-    )
+    central = central_on(db, mosquitto.url, tmp_path)
     central.start()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

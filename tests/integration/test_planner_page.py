@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.central.conftest import batch, envelope, events_topic
-from tests.helpers import Mosquitto, free_port
-from tests.integration.conftest import Proc
+from tests.helpers import Mosquitto
+from tests.integration.conftest import central_on
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 EDGE = "plant1/assembly/line1/edge1"
@@ -45,15 +45,7 @@ def test_a_planner_sees_the_plan_and_a_slow_operation_moves_its_predicted_finish
     token = floorsync(
         "floorsync", "central", "user", "add", "paula", "--roles", "planner", "--database", db
     ).strip()
-    port = free_port()
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    central = Proc(
-        "central",
-        ["central", "--database", db, "--broker", mosquitto.url, "--http-port", str(port)],
-        port,
-        logs,
-    )
+    central = central_on(db, mosquitto.url, tmp_path)
     central.start()
     try:
         auth = {"Authorization": f"Bearer {token}"}

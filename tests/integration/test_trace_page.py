@@ -17,8 +17,8 @@ import pytest
 from central.auth import create_user
 from central.db import make_engine, migrate
 from tests.central.aftersales.test_genealogy import plant
-from tests.helpers import Mosquitto, free_port
-from tests.integration.conftest import Proc
+from tests.helpers import Mosquitto
+from tests.integration.conftest import central_on
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 SHOTS = os.environ.get("FLOORSYNC_SCREENSHOTS")
@@ -34,15 +34,7 @@ def test_a_lot_is_traced_backward_to_its_materials_and_forward_to_its_customer(
     with engine.begin() as conn:
         token = create_user(conn, "sam", ["service"])
     engine.dispose()
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    port = free_port()
-    central = Proc(
-        "central",
-        ["central", "--database", db, "--broker", mosquitto.url, "--http-port", str(port)],
-        port,
-        logs,
-    )
+    central = central_on(db, mosquitto.url, tmp_path)
     central.start()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
