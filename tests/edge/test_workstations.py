@@ -35,6 +35,9 @@ PIN = "4711"
 PIN_HASH = hash_pin(PIN, iterations=1000)
 
 
+DAY_START = f"{(datetime.now(UTC).hour + 12) % 24:02d}:00"
+
+
 def dispatch() -> dict[str, Any]:
     ops = [
         {"operation": "10", "work_center": "SMT", "stations": ["ST-10"], "quantity": 20.0},
@@ -120,7 +123,8 @@ def settings(data_dir: Path, **station: Any) -> EdgeSettings:
                 {"name": "ST-20"},
             ],
             "supervisors": [{"badge": BOSS, "name": "Petra Boss", "pin_hash": PIN_HASH}],
-            "shifts": [{"name": "day", "start": "00:00", "end": "00:00"}],
+            # a 24 h shift that began about 12 h ago: no test runs close to its start
+            "shifts": [{"name": "day", "start": DAY_START, "end": DAY_START}],
             "terminal": {"pin_attempts": 3, "pin_lockout_s": 60},
         }
     )
