@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from central.api.deps import MAX_ID, CurrentUser, Db, Paged, PagedById, Write, page_of, writer
 from central.api.errors import Forbidden
@@ -71,11 +71,17 @@ def list_customers(
     tag: Annotated[str | None, Query(max_length=64, description="set by hand")] = None,
     owner: Annotated[str | None, Query(max_length=64)] = None,
     territory: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="the start of the code, or of a word of the name"),
+    ] = None,
 ) -> dict[str, Any]:
     """Customers by code."""
     query = _listed().order_by(C.code).limit(page.limit + 1)
     if page.after is not None:
         query = query.where(C.code > page.after)
+    if q is not None and q.strip():
+        query = query.where(_matching(q))
     if tag is not None:
         tagged = select(customer_tags.c.customer_id).where(customer_tags.c.tag == tag)
         query = query.where(C.id.in_(tagged))
@@ -176,6 +182,49 @@ def add_contact(code: CodeInPath, body: NewContact, write: SalesWrite) -> dict[s
     return write(work)
 
 
+@router.put("/customers/{code}/contacts/{contact_id}")
+def replace_contact(
+    code: CodeInPath,
+    contact_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: NewContact,
+    write: SalesWrite,
+) -> dict[str, Any]:
+    """Replace a contact's fields (404 for a contact of another customer)."""
+
+    def work(conn: Connection) -> dict[str, Any]:
+        customer_id = id_of(conn, customers, C.code, code, "customer")
+        row = get(
+            conn,
+            select(contacts).where(K.id == contact_id, K.customer_id == customer_id),
+            "contact",
+            contact_id,
+        )
+        values = _contact_values(conn, customer_id, body)
+        _refuse_loop(conn, contact_id, body.reports_to)
+        conn.execute(update(contacts).where(K.id == contact_id).values(**values))
+        before = record(row, drop=("id", "customer_id"))
+        audit.record(
+            conn, "contact", str(contact_id), "updated", write.user.id, write.now,
+            before={"customer": code, **before}, after={"customer": code, **values},
+        )  # fmt: skip
+        return {"id": contact_id, **values}
+
+    return write(work)
+
+
+def _refuse_loop(conn: Connection, contact_id: int, boss: int | None) -> None:
+    """Refuse a boss who reports (through others) to the contact: the map would be a loop."""
+    for _ in range(accounts.MAX_LEVELS + 1):
+        if boss is None:
+            return
+        if boss == contact_id:
+            raise Invalid("reports_to_loop", "that contact reports to this one", "reports_to")
+        boss = conn.execute(select(K.reports_to_id).where(K.id == boss)).scalar_one_or_none()
+    raise Invalid(
+        "reports_to_loop", f"reporting lines go {accounts.MAX_LEVELS} deep at most", "reports_to"
+    )
+
+
 def _contact_values(conn: Connection, customer_id: int, body: NewContact) -> dict[str, Any]:
     values = body.model_dump(exclude={"reports_to"})
     if body.buying_role is not None and body.buying_role not in BUYING_ROLES:
@@ -239,6 +288,22 @@ def _values(conn: Connection, body: CustomerFields, customer_id: int | None) -> 
         accounts.check_parent(conn, customer_id, parent_id)
         values["parent_id"] = parent_id
     return values
+
+
+def _matching(q: str) -> Any:
+    """A code starting with ``q`` (any case), or a folded name with a word starting with
+    ``q`` folded ("hydr" finds "Müller Hydraulik GmbH"). No index of its own: the list walks
+    the code index and stops at a page's worth of matches."""
+    text, key = _like(q.strip()), _like(name_key(q))
+    return or_(
+        C.code.ilike(f"{text}%", escape="\\"),
+        C.name_key.like(f"{key}%", escape="\\"),
+        C.name_key.like(f"% {key}%", escape="\\"),
+    )
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 PARENT = customers.alias("parent")

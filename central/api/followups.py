@@ -55,6 +55,7 @@ def list_tasks(
     owner: Annotated[str | None, Query(max_length=64, description="a user's name")] = None,
     open: Annotated[bool | None, Query(description="true: not done; false: done")] = None,
     due_before: Annotated[Instant | None, Query()] = None,
+    due_from: Annotated[Instant | None, Query(description="due at or after")] = None,
 ) -> dict[str, Any]:
     """By id."""
     query = flow.task_query().order_by(T.id).limit(page.limit + 1)
@@ -66,6 +67,8 @@ def list_tasks(
         query = query.where(T.done_at.is_(None) if open else T.done_at.is_not(None))
     if due_before is not None:
         query = query.where(T.due_at < due_before)
+    if due_from is not None:
+        query = query.where(T.due_at >= due_from)
     with db.connect() as conn:
         return page_of(dicts(conn.execute(query)), page, "id")
 

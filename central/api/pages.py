@@ -2,7 +2,11 @@
 
 /planner            the Gantt chart and live predictions (planner.*)
 /trace              genealogy of a lot or serial, backward and forward (trace.*)
-/customers/{code}   the customer 360 (customer.*)
+/customers          customers: search, filter, a new customer with the duplicate check (customers.*)
+/customers/{code}   the customer 360, with its record, contacts, addresses and tags to edit (customer.*)
+/sales-orders       sales orders: filter by status or customer (orders.*)
+/sales-orders/{n}   one sales order: lines with progress, confirm, cancel, shipments, links (order.*)
+/sales-setup        pipeline stages and assignment rules, for admins (salessetup.*)
 /import             customers, contacts, items or open orders from a file (import.*)
 /pipeline           the sales pipeline board: drag deals between stages (pipeline.*)
 /leads              leads: filter, qualify, convert to account, contact and deal (leads.*)
@@ -46,6 +50,11 @@ def trace() -> FileResponse:
     return _page("trace.html")
 
 
+@router.get("/customers")
+def customer_list() -> FileResponse:
+    return _page("customers.html")
+
+
 @router.get("/customers/{code}")
 def customer(code: CodeInPath) -> FileResponse:
     return _page("customer.html")
@@ -69,6 +78,21 @@ def quotes() -> FileResponse:
 @router.get("/quotes/{number}")
 def quote(number: CodeInPath) -> FileResponse:
     return _page("quote.html")
+
+
+@router.get("/sales-orders")
+def sales_orders() -> FileResponse:
+    return _page("orders.html")
+
+
+@router.get("/sales-orders/{number}")
+def sales_order(number: CodeInPath) -> FileResponse:
+    return _page("order.html")
+
+
+@router.get("/sales-setup")
+def sales_setup() -> FileResponse:
+    return _page("salessetup.html")
 
 
 @router.get("/my-day")

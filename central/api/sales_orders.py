@@ -22,6 +22,7 @@ from central.api.rows import Body, Code, CodeInPath, dicts, get, record
 from central.api.shipments import shipments_where
 from central.auth import CREDIT_OVERRIDE, SALES
 from central.crm import audit, fields
+from central.db.crm import quotes
 from central.db.domain import (
     customers,
     invoices,
@@ -229,8 +230,10 @@ def detail(conn: Connection, number: str) -> dict[str, Any]:
     line_ids = [line.id for line in lines]
     made = made_for(conn, line_ids)
     tasks = tasks_of(conn, [m.id for m in made])
+    quote = select(quotes.c.number).where(quotes.c.sales_order_id == order.id).limit(1)
     return {
         **record(order, drop=("id",)),
+        "quote": conn.execute(quote).scalar(),  # the quote accepted into it, if one was
         "value_cents": round(sum(line.quantity * line.unit_price_cents for line in lines)),
         "lines": dicts(lines, drop=("id",)),
         "production_orders": [

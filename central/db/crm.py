@@ -165,6 +165,7 @@ quotes = Table(
     _states("status", QUOTE_STATES),
     UniqueConstraint("number", "version", name="uq_quotes_number_version"),
     Index("ix_quotes_status_valid", "status", "valid_until"),
+    Index("ix_quotes_sales_order", "sales_order_id"),  # the quote an order came from
 )
 
 quote_lines = Table(

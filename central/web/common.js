@@ -120,8 +120,9 @@ window.FS = (() => {
   // follows streams its own way, signedIn?: () => void after sign-in, signedOut?: () => void}
   // What every signed-in desk page has around its <main>: the pages' nav in the top bar,
   // the stale banner, the message line and the sign-in form. Made here once, not in each page.
-  const PAGES = [["/planner", "Planner"], ["/pipeline", "Pipeline"], ["/leads", "Leads"], ["/quotes", "Quotes"],
-    ["/my-day", "My day"], ["/trace", "Trace"], ["/import", "Import"]];
+  const PAGES = [["/planner", "Planner"], ["/customers", "Customers"], ["/pipeline", "Pipeline"], ["/leads", "Leads"],
+    ["/quotes", "Quotes"], ["/sales-orders", "Orders"], ["/my-day", "My day"], ["/trace", "Trace"],
+    ["/import", "Import"], ["/sales-setup", "Setup"]];
   function chrome() {
     const bar = $(".topbar"), where = $(".topbar .where");
     if (bar && where && !$(".desk-nav")) {

@@ -1,12 +1,17 @@
 // FloorSync customer 360: one customer's orders (with production progress, live), shipments,
-// receivables, tickets, repairs, RFM segment, decision map and change history. Server strings
-// only go through textContent.
+// receivables, tickets, repairs, RFM segment, decision map and change history; for sales the
+// record, contacts, addresses and tags to edit, and for admins merging a duplicate into it.
+// Server strings only go through textContent.
 "use strict";
 
 (() => {
   const { $, el, when, date, money, pct, qty, table } = FS;
   const code = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
   const open = new Set();  // orders whose lines are unfolded, kept across live redraws
+  const base = `/api/v1/customers/${encodeURIComponent(code)}`;
+  let current = null;     // the overview last drawn: what the edit forms start from
+  let me = null;          // the signed-in user's name and roles
+  let editing = null;     // the contact being edited, or null: the form adds one
 
   function progressBar(share, risk) {
     const cell = el("div", "bar-cell");
@@ -59,7 +64,12 @@
     tagRow.id = "tags";
     for (const t of (v.tags && v.tags.manual) || []) tagRow.append(el("span", "tag", t));
     for (const t of (v.tags && v.tags.rules) || []) tagRow.append(el("span", "tag tag-rule", t));
-    $("#head").replaceChildren(el("p", "title", c.name), facts,
+    const edit = el("button", "btn btn-secondary btn-thin sales-only", "Edit");
+    Object.assign(edit, { type: "button", id: "edit-open", hidden: !mayEdit() });
+    edit.addEventListener("click", openEdit);
+    const title = el("p", "title", c.name);
+    title.append(" ", edit);
+    $("#head").replaceChildren(title, facts,
       el("p", "hint", [c.email, c.phone, c.address, c.owner && `account manager ${c.owner}`].filter(Boolean).join(" · ")),
       extra, tagRow);
   }
@@ -133,13 +143,24 @@
       ["Technician", (r) => r.technician],
     ], v.repairs.items, "No repairs"));
     const addresses = v.addresses || [];
-    $("#addresses").replaceChildren(table([
+    const addressTable = table([
       ["Kind", (a) => a.kind + (a.is_default ? " (default)" : "")], ["Label", (a) => a.label],
       ["Address", (a) => [a.street, [a.postcode, a.city].filter(Boolean).join(" "), a.country].join(", ")],
-    ], addresses, "No addresses"));
-    $("#contacts").replaceChildren(table([
-      ["Name", (c) => c.name], ["Role", (c) => c.role], ["Email", (c) => c.email], ["Phone", (c) => c.phone],
-    ], v.contacts, "No contacts"));
+      ...(mayEdit() ? [["", (a) => button("Delete", { deleteAddress: a.id }, (b) => removeAddress(b, a))]] : []),
+    ], addresses, "No addresses");
+    if (addressTable.tBodies) [...addressTable.tBodies[0].rows].forEach((tr, i) => { tr.dataset.address = String(addresses[i].id); });
+    $("#addresses").replaceChildren(addressTable);
+    const names = new Map(v.contacts.map((c) => [c.id, c.name]));
+    const contactTable = table([
+      ["Name", (c) => c.name], ["Title", (c) => c.role],
+      ["Buying role", (c) => (c.buying_role ? ROLE[c.buying_role] || c.buying_role : null)],
+      ["Reports to", (c) => names.get(c.reports_to_id)],
+      ["Email, phone", (c) => [c.email, c.phone].filter(Boolean).join(" · ") || null],
+      ...(mayEdit() ? [["", (c) => button("Edit", { editContact: c.id }, () => editContact(c))]] : []),
+    ], v.contacts, "No contacts");
+    if (contactTable.tBodies) [...contactTable.tBodies[0].rows].forEach((tr, i) => { tr.dataset.contact = String(v.contacts[i].id); });
+    $("#contacts").replaceChildren(contactTable);
+    bosses(v.contacts);
     $("#rfm-history").replaceChildren(table([
       ["When", (h) => when(h.at)], ["From", (h) => h.previous || "(first scoring)"], ["To", (h) => h.segment],
     ], (v.rfm && v.rfm.history) || [], "Not scored yet"));
@@ -223,7 +244,7 @@
     $("#history-more").hidden = !historyNext;
     const t = table([
       ["When", (h) => when(h.at)],
-      ["What", (h) => h.action],
+      ["What", (h) => h.action.replace(/_/g, " ")],
       ["Who", (h) => h.user],
       ["Changed", (h) => {
         const ul = el("ul", "timeline");
@@ -240,14 +261,165 @@
     decisionMap(map);
   }
 
+  // ---- changing the account (sales and admin): each change redraws the 360
+  const mayEdit = () => !!me && me.roles.some((r) => r === "sales" || r === "admin");
+  const isAdmin = () => !!me && me.roles.includes("admin");
+  const text = (sel) => $(sel).value.trim() || null;
+  function button(label, data, click) {
+    const b = el("button", "btn btn-secondary btn-thin", label);
+    b.type = "button";
+    Object.assign(b.dataset, data);
+    b.addEventListener("click", () => click(b));
+    return b;
+  }
+  async function act(b, work) {
+    b.disabled = true;
+    try {
+      const done = await work();
+      await load();
+      if (done) FS.say(done);
+    } catch (e) { if (!e.auth) FS.say(FS.failed(e), true); } finally { b.disabled = false; }
+  }
+  const send = (path, method, body) => FS.api(base + path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+
+  // The record: PUT replaces every field, so the form starts from all the current values. The
+  // credit limit goes along only when this user can see it (else the API keeps it as it is).
+  const EDITED = ["name", "tax_id", "email", "phone", "territory", "tier", "owner", "parent", "address"];
+  function openEdit() {
+    const c = current.customer;
+    const values = { ...c, parent: c.group && c.group.parents.length ? c.group.parents[0].code : null };
+    for (const f of EDITED) $(`#e-${f}`).value = values[f] ?? "";
+    $("#e-payment_terms_days").value = String(c.payment_terms_days);
+    const creditShown = !(c.hidden_fields || []).includes("credit_limit_cents");
+    $("#e-credit-label").hidden = !creditShown;
+    $("#e-credit").value = creditShown && c.credit_limit_cents !== null ? (c.credit_limit_cents / 100).toFixed(2) : "";
+    $("#t-tags").value = (current.tags.manual || []).join(", ");
+    $("#edit-panel").hidden = false;
+    $("#e-name").focus();
+  }
+  $("#e-cancel").addEventListener("click", () => { $("#edit-panel").hidden = true; });
+  $("#edit").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = {};
+    for (const f of EDITED) body[f] = f === "address" ? $("#e-address").value.trim() || null : text(`#e-${f}`);
+    body.payment_terms_days = parseInt($("#e-payment_terms_days").value, 10);
+    if (!$("#e-credit-label").hidden) {
+      const credit = $("#e-credit").value;
+      body.credit_limit_cents = credit === "" ? null : Math.round(parseFloat(credit) * 100);
+    }
+    act($("#e-go"), async () => {
+      await send("", "PUT", body);
+      $("#edit-panel").hidden = true;
+      return `${code} saved.`;
+    });
+  });
+  $("#tag-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const tags = $("#t-tags").value.split(",").map((t) => t.trim()).filter(Boolean);
+    act($("#t-go"), async () => { await send("/tags", "PUT", { tags }); return "Tags set."; });
+  });
+
+  // A contact: the form adds one, or edits the one picked in the table.
+  function bosses(people) {
+    const select = $("#k-reports_to"), was = select.value;
+    const options = [el("option", null, "nobody")];
+    options[0].value = "";
+    for (const p of people) {
+      if (editing && p.id === editing.id) continue;
+      const o = el("option", null, p.name);
+      o.value = String(p.id);
+      options.push(o);
+    }
+    select.replaceChildren(...options);
+    select.value = [...select.options].some((o) => o.value === was) ? was : "";
+  }
+  function contactForm(c) {
+    editing = c;
+    for (const f of ["name", "role", "email", "phone", "buying_role"]) $(`#k-${f}`).value = (c && c[f]) ?? "";
+    bosses(current ? current.contacts : []);
+    $("#k-reports_to").value = c && c.reports_to_id ? String(c.reports_to_id) : "";
+    $("#k-title").textContent = c ? `Edit ${c.name}` : "Add a contact";
+    $("#k-go").textContent = c ? "Save contact" : "Add contact";
+    $("#k-cancel").hidden = !c;
+  }
+  function editContact(c) { contactForm(c); $("#k-name").focus(); }
+  $("#k-cancel").addEventListener("click", () => contactForm(null));
+  $("#contact").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { name: $("#k-name").value.trim(), role: text("#k-role"), email: text("#k-email"), phone: text("#k-phone"),
+      buying_role: $("#k-buying_role").value || null, reports_to: $("#k-reports_to").value ? parseInt($("#k-reports_to").value, 10) : null };
+    const was = editing;
+    act($("#k-go"), async () => {
+      if (was) await send(`/contacts/${was.id}`, "PUT", body);
+      else await send("/contacts", "POST", body);
+      contactForm(null);
+      return was ? `${body.name} saved.` : `${body.name} added.`;
+    });
+  });
+
+  $("#address").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { kind: $("#a-kind").value, label: text("#a-label"), street: $("#a-street").value.trim(),
+      postcode: text("#a-postcode"), city: $("#a-city").value.trim(), country: $("#a-country").value.trim().toUpperCase(),
+      is_default: $("#a-default").checked };
+    act($("#a-go"), async () => {
+      await send("/addresses", "POST", body);
+      $("#address").reset();
+      return "Address added.";
+    });
+  });
+  function removeAddress(b, a) {
+    act(b, async () => { await send(`/addresses/${a.id}`, "DELETE"); return `Address ${a.street}, ${a.city} deleted.`; });
+  }
+
+  // Merging (admin): the duplicate's code, then a confirm step naming both; the duplicate goes.
+  let merging = null;
+  async function duplicateCandidates() {
+    const c = current.customer, q = new URLSearchParams();
+    for (const f of ["name", "tax_id", "email", "phone"]) if (c[f]) q.set(f, c[f]);
+    const found = (await FS.api(`/api/v1/customer-duplicates?${q}`)).items.filter((d) => d.code !== code);
+    const t = table([
+      ["Code", (d) => link(d.code, d.code)], ["Name", (d) => d.name], ["Why", (d) => d.reasons.join(", ").replaceAll("_", " ")],
+      ["", (d) => button("Merge…", { mergeFrom: d.code }, () => { $("#m-from").value = d.code; askMerge(); })],
+    ], found, "No likely duplicates found: enter a code below.");
+    $("#merge-candidates").replaceChildren(t);
+  }
+  async function askMerge() {
+    const from = $("#m-from").value.trim();
+    if (!from) return;
+    if (from === code) { FS.say("A customer cannot be merged into itself.", true); return; }
+    try {
+      const dup = await FS.api(`/api/v1/customers/${encodeURIComponent(from)}`);
+      merging = dup.code;
+      $("#m-what").textContent = `Move everything of ${dup.code} (${dup.name}) to ${code} (${current.customer.name}) and delete ${dup.code}? This cannot be undone.`;
+      $("#merge-confirm").hidden = false;
+    } catch (e) { if (!e.auth) FS.say(FS.failed(e), true); }
+  }
+  $("#merge").addEventListener("submit", (e) => { e.preventDefault(); askMerge(); });
+  $("#m-no").addEventListener("click", () => { merging = null; $("#merge-confirm").hidden = true; });
+  $("#m-yes").addEventListener("click", () => {
+    const from = merging;
+    if (!from) return;
+    act($("#m-yes"), async () => {
+      await FS.api(`/api/v1/customers/${encodeURIComponent(from)}/merge`, { method: "POST", body: JSON.stringify({ into: code }) });
+      merging = null;
+      $("#merge-confirm").hidden = true;
+      $("#m-from").value = "";
+      return `${from} merged into ${code}.`;
+    });
+  });
+
   async function load() {
     if (!code || code === "customers") { FS.say("Open a customer by its code above."); return; }
-    const base = `/api/v1/customers/${encodeURIComponent(code)}`;
-    const [v, tags] = await Promise.all([FS.api(base + "/overview"), FS.api(base + "/tags")]);
+    const [v, tags, who] = await Promise.all([FS.api(base + "/overview"), FS.api(base + "/tags"), me || FS.api("/api/v1/me")]);
+    me = who;
     v.tags = tags;
+    current = v;
+    for (const node of document.querySelectorAll("form.sales-only, h3.sales-only")) node.hidden = !mayEdit();
+    $("#merge-panel").hidden = !isAdmin();
     document.title = `${v.customer.name} – FloorSync`;
     head(v); orders(v); rest(v);
-    await Promise.all([loadTimeline(), loadAccount()]);
+    await Promise.all([loadTimeline(), loadAccount(), isAdmin() ? duplicateCandidates() : null]);
     $("#updated").textContent = "updated " + new Date().toLocaleTimeString();
     FS.say(null);
   }
@@ -257,5 +429,6 @@
     const c = $("#lookup-code").value.trim();
     if (c) location.assign("/customers/" + encodeURIComponent(c));
   });
-  FS.start({ load, stream: { path: "/api/v1/floor/stream", events: ["progress"] } });
+  // another user may sign in next: what they may do is asked again
+  FS.start({ load, stream: { path: "/api/v1/floor/stream", events: ["progress"] }, signedOut: () => { me = null; } });
 })();

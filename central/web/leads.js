@@ -1,7 +1,7 @@
-// FloorSync leads: the list (filtered by status and source), one lead's qualification (BANT,
-// contact fields, status) and its conversion to account, contact and opportunity. A company
-// that may already be a customer is asked about: attach to one, or make a new customer.
-// Server strings only go through textContent.
+// FloorSync leads: a new lead by hand, the list (filtered by status and source), one lead's
+// qualification (BANT, contact fields, status) and its conversion to account, contact and
+// opportunity. A company that may already be a customer is asked about: attach to one, or
+// make a new customer. Server strings only go through textContent.
 "use strict";
 
 (() => {
@@ -9,6 +9,7 @@
   const TEXT = ["company", "contact_name", "email", "phone", "territory", "owner", "need", "timeframe"];
   let next = null;   // the list's cursor for "Older"
   let lead = null;   // the lead open below the list
+  let announce = null;  // what to say once the lead just added is open
 
   const selected = () => decodeURIComponent(location.hash.slice(1));
   function open(number) { location.hash = encodeURIComponent(number); }
@@ -41,7 +42,56 @@
     if (t.tBodies) [...t.tBodies[0].rows].forEach((tr, i) => { tr.dataset.lead = rows[i].number; });
     $("#leads-count").textContent = `${rows.length}${next !== null ? "+" : ""}`;
     $("#leads").replaceChildren(t);
+    markSelected();
   }
+  // The open lead's row stands out in the list.
+  function markSelected() {
+    for (const tr of document.querySelectorAll("#leads tr[data-lead]")) {
+      const on = tr.dataset.lead === selected();
+      tr.classList.toggle("selected", on);
+      if (on) tr.setAttribute("aria-current", "true"); else tr.removeAttribute("aria-current");
+    }
+  }
+
+  // ---- a new lead by hand: the list shows it, open and selected
+  const NEW_FIELDS = ["company", "contact_name", "email", "phone", "territory", "product_line", "owner", "need", "message"];
+  function newLeadShown(on) {
+    $("#new-lead-box").hidden = !on;
+    $("#new-lead-open").hidden = on;
+    lineError(null);
+    if (on) $("#nl-company").focus();
+  }
+  // The error line under the form; the field the API names is marked and focused.
+  function lineError(e) {
+    for (const node of $("#new-lead").elements) node.removeAttribute("aria-invalid");
+    const line = $("#nl-error");
+    Object.assign(line, { textContent: e ? failed(e) : "", hidden: !e });
+    const field = e && (Array.isArray(e.details) ? (e.details[0] || {}).where || "" : (e.details || {}).field || "");
+    const input = field && $(`#nl-${field.replace(/^body\./, "").split(".")[0]}`);
+    if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+  }
+  $("#new-lead-open").addEventListener("click", () => newLeadShown(true));
+  $("#nl-cancel").addEventListener("click", () => newLeadShown(false));
+  $("#new-lead").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { source: $("#nl-source").value };
+    for (const f of NEW_FIELDS) { const v = $(`#nl-${f}`).value.trim(); if (v) body[f] = v; }
+    act($("#nl-go"), async () => {
+      let made;
+      try {
+        made = await FS.api("/api/v1/leads", { method: "POST", body: JSON.stringify(body) });
+      } catch (err) {
+        if (!err.auth) lineError(err);
+        return;
+      }
+      $("#new-lead").reset();
+      newLeadShown(false);
+      announce = `${made.number} added: ${made.company}${made.owner ? `, owner ${made.owner}` : ""}.`;
+      $("#f-status").value = $("#f-source").value = "";  // the new lead is in the list however it was filtered
+      await loadList();
+      open(made.number);
+    });
+  });
 
   // ---- one lead
   async function loadLead() {
@@ -193,7 +243,9 @@
   $("#leads-more").addEventListener("click", () => loadList(true).catch(FS.readFailed));
   window.addEventListener("hashchange", () => {
     for (const id of ["#c-amount", "#c-name", "#n-code", "#n-name"]) $(id).value = "";
-    say(null);
+    say(announce);
+    announce = null;
+    markSelected();
     loadLead().catch(FS.readFailed);
   });
 

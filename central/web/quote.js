@@ -1,7 +1,8 @@
 // FloorSync quote: one quote's lines, totals and approval, its versions and history, its PDF,
 // and the steps its status allows (submit, approve, send, revise, accept into a sales order,
-// reject). The API decides who may: a refusal (say 403 for approving without the admin role)
-// is shown as it comes. Server strings only go through textContent.
+// reject). A draft's fields and lines are changed here too, saved with PUT. The API decides
+// who may: a refusal (say 403 for approving without the admin role) is shown as it comes.
+// Server strings only go through textContent.
 "use strict";
 
 (() => {
@@ -13,8 +14,21 @@
   const APPROVAL = { not_required: "not needed", required: "needed: submit it", pending: "waiting for an admin", approved: "approved" };
   let quote = null;
   let pendingReason = null;  // the path a reason is asked for: reject or reject-approval
+  let dirty = false;  // the draft form holds changes not saved yet
 
   function link(href, text) { const a = el("a", null, text); a.href = href; return a; }
+  // Technical specs are an object; people read and type them as "key: value; key: value".
+  const specsText = (specs) => (specs ? Object.entries(specs)
+    .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ") : "");
+  function specsOf(text) {
+    const specs = {};
+    for (const part of text.split(/[;\n]/).map((p) => p.trim()).filter(Boolean)) {
+      const at = part.indexOf(":");
+      const [k, v] = at > 0 ? [part.slice(0, at).trim(), part.slice(at + 1).trim()] : ["note", part];
+      specs[k] = k in specs ? `${specs[k]}; ${v}` : v;
+    }
+    return Object.keys(specs).length ? specs : null;
+  }
 
   function head(q) {
     const facts = el("dl", "facts");
@@ -45,7 +59,7 @@
     const title = el("p", "title", `${q.number} v${q.version}`);
     title.append(" ", pdf);
     const parts = [title, facts, el("p", "hint", by.join(" · "))];
-    if (q.technical_specs) parts.push(el("p", "hint", `technical specs: ${q.technical_specs}`));
+    if (q.technical_specs) parts.push(el("p", "hint", `technical specs: ${specsText(q.technical_specs)}`));
     if (q.notes) parts.push(el("p", "hint", `notes: ${q.notes}`));
     $("#head").replaceChildren(...parts);
   }
@@ -76,9 +90,155 @@
       ["Discount", (l) => (l.needs_approval ? el("span", "warn", `${qty(l.discount_pct)} %`) : `${qty(l.discount_pct)} %`)],
       ["Unit price", (l) => money(l.unit_price_cents)],
       ["Line total", (l) => money(l.line_total_cents)],
-      ["Specs", (l) => l.technical_specs],
+      ["Specs", (l) => specsText(l.technical_specs) || null],
     ], q.lines, "No lines");
     $("#lines").replaceChildren(grid);
+  }
+
+  // ---- changing a draft: its fields and lines, all sent with PUT (which replaces them)
+  const editable = (q) => q.status === "draft" && q.version === Math.max(...q.versions);
+  function editForm(q) {
+    const on = editable(q);
+    $("#edit-box").hidden = !on;
+    dirty = false;
+    if (!on) return;
+    $("#e-type").value = q.order_type;
+    $("#e-valid").value = q.valid_until || "";
+    $("#e-opportunity").value = q.opportunity || "";
+    $("#e-specs").value = specsText(q.technical_specs);
+    $("#e-notes").value = q.notes || "";
+    $("#e-lines").replaceChildren(...q.lines.map(lineRow));
+    approvalNote(q);
+    removable();
+    suggestions().catch(() => {});  // a convenience: without it, codes are typed
+  }
+  // One row per line. A saved line keeps what it was (its exact discount, or its price when
+  // above list, and its specs) unless its inputs are changed: an untouched line saves as it was.
+  function lineRow(line) {
+    const tr = el("tr");
+    const saved = line || null;
+    tr.dataset.by = saved && saved.unit_price_cents > saved.list_price_cents ? "price" : "discount";
+    const input = (cls, label, attrs) => {
+      const node = el("input", cls);
+      Object.assign(node, { type: "number", min: "0", step: "any", ...attrs });
+      node.setAttribute("aria-label", label);
+      return node;
+    };
+    let item;
+    if (saved) {
+      tr.dataset.item = saved.item;
+      item = el("span", null, `${saved.item} · ${saved.description}`);
+    } else {
+      item = el("input", "l-item");
+      Object.assign(item, { type: "text", maxLength: 64, size: 16, required: true });
+      item.setAttribute("list", "item-codes");
+      item.setAttribute("aria-label", "item code");
+    }
+    const quantity = input("l-qty", "quantity", { value: saved ? String(saved.quantity) : "1", required: true });
+    const discount = input("l-discount", "discount %", { max: "100", value: saved ? (tr.dataset.by === "discount" ? String(+saved.discount_pct.toFixed(4)) : "") : "0" });
+    const price = input("l-price", "unit price", { step: "0.01",
+      value: saved && tr.dataset.by === "price" ? (saved.unit_price_cents / 100).toFixed(2) : "",
+      placeholder: saved ? (saved.unit_price_cents / 100).toFixed(2) : "the list price" });
+    discount.addEventListener("input", () => { tr.dataset.by = "discount"; price.value = ""; priced(tr); });
+    price.addEventListener("input", () => { tr.dataset.by = price.value === "" ? "discount" : "price"; discount.value = ""; priced(tr); });
+    const drop = el("button", "btn btn-secondary btn-x", "×");
+    Object.assign(drop, { type: "button", title: "remove the line" });
+    drop.setAttribute("aria-label", "remove the line");
+    drop.addEventListener("click", () => { tr.remove(); changed(); removable(); });
+    const over = el("span", "warn over");
+    const cells = [saved ? String(saved.line_no) : "new", item, quantity, [discount, over], price,
+      saved ? money(saved.list_price_cents) : "–", drop];
+    for (const c of cells) { const td = el("td"); td.append(...[c].flat()); tr.append(td); }
+    rowState.set(tr, { saved, touched: false });
+    priced(tr);
+    return tr;
+  }
+  const rowState = new WeakMap();
+  // A line's discount beyond the limit shows while typing; the API has the last word on save.
+  function priced(tr) {
+    const state = rowState.get(tr);
+    const d = tr.querySelector(".l-discount").value, p = tr.querySelector(".l-price").value;
+    const list = state && state.saved ? state.saved.list_price_cents : null;
+    const pct = tr.dataset.by === "price"
+      ? (list && p !== "" ? Math.max(0, (list - Math.round(parseFloat(p) * 100)) * 100 / list) : 0)
+      : parseFloat(d || "0");
+    const limit = quote.approval.limit_pct;
+    tr.classList.toggle("over-limit", pct > limit);
+    tr.querySelector(".over").textContent = pct > limit ? ` over ${limit} %: needs approval` : "";
+  }
+  function removable() {
+    const rows = [...$("#e-lines").rows];
+    for (const tr of rows) tr.querySelector(".btn-x").disabled = rows.length === 1;  // a quote has a line
+  }
+  function changed() { dirty = true; $("#e-approval").hidden = true; }
+  function approvalNote(q) {
+    const over = q.lines.filter((l) => l.needs_approval).map((l) => `line ${l.line_no}`);
+    const note = $("#e-approval");
+    note.hidden = !over.length;
+    note.textContent = over.length
+      ? `Needs approval: ${over.join(", ")} discounted beyond ${q.approval.limit_pct} %. Submitted, it waits for an admin.`
+      : "";
+  }
+  function lineBody(tr) {
+    const state = rowState.get(tr);
+    const saved = state.saved;
+    const line = { item: saved ? saved.item : tr.querySelector(".l-item").value.trim(),
+      quantity: parseFloat(tr.querySelector(".l-qty").value) };
+    const d = tr.querySelector(".l-discount").value, p = tr.querySelector(".l-price").value;
+    if (saved && !state.touched) {
+      if (tr.dataset.by === "price") line.unit_price_cents = saved.unit_price_cents;
+      else line.discount_pct = saved.discount_pct;
+    } else if (tr.dataset.by === "price" && p !== "") line.unit_price_cents = Math.round(parseFloat(p) * 100);
+    else line.discount_pct = parseFloat(d || "0");
+    if (saved && saved.technical_specs) line.technical_specs = saved.technical_specs;
+    return line;
+  }
+  function editBody() {
+    const body = { order_type: $("#e-type").value, lines: [...$("#e-lines").rows].map(lineBody) };
+    if ($("#e-valid").value) body.valid_until = $("#e-valid").value;
+    body.opportunity = $("#e-opportunity").value.trim() || null;
+    const specs = $("#e-specs").value.trim();
+    body.technical_specs = specs === specsText(quote.technical_specs) ? quote.technical_specs : specsOf(specs);
+    body.notes = $("#e-notes").value.trim() || null;
+    return body;
+  }
+  $("#edit").addEventListener("input", (e) => {
+    const tr = e.target.closest("#e-lines tr");
+    if (tr && !e.target.classList.contains("l-qty")) rowState.get(tr).touched = true;
+    changed();
+  });
+  $("#e-add").addEventListener("click", () => {
+    const tr = lineRow(null);
+    $("#e-lines").append(tr);
+    changed();
+    removable();
+    tr.querySelector(".l-item").focus();
+  });
+  $("#e-undo").addEventListener("click", () => { editForm(quote); say(null); });
+  $("#edit").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $("#e-save").disabled = true;
+    try {
+      const saved = await FS.api(base, { method: "PUT", body: JSON.stringify(editBody()) });
+      say(`${saved.number} saved: net ${money(saved.totals.net_cents)}${saved.needs_approval ? " – it will need an admin's approval" : ""}.`);
+      await FS.reload();
+    } catch (err) {
+      if (!err.auth) say(failed(err), true);
+    } finally {
+      $("#e-save").disabled = false;
+    }
+  });
+  // The item picker's suggestions, read once.
+  let suggested = null;
+  function suggestions() {
+    suggested = suggested || FS.api("/api/v1/items?limit=500").then((items) => {
+      $("#item-codes").replaceChildren(...items.items.map((i) => {
+        const o = el("option", null, `${i.description}${i.price_cents !== undefined ? ` · ${money(i.price_cents)}` : ""}`);
+        o.value = i.code;
+        return o;
+      }));
+    }).catch((e) => { suggested = null; throw e; });
+    return suggested;
   }
 
   function versions(q) {
@@ -149,6 +309,7 @@
     }
   }
   function begin(step, button) {
+    if (dirty) { say("Save or undo the changes to the draft first.", true); return; }
     if (step === "accept") { $("#reason-form").hidden = true; $("#accept-form").hidden = false; $("#a-confirm").focus(); return; }
     if (step === "reject" || step === "reject-approval") {
       pendingReason = step;
@@ -197,7 +358,7 @@
     ]);
     quote = found;
     document.title = `${quote.number} v${quote.version} – FloorSync`;
-    head(quote); lines(quote); versions(quote); actions(quote);
+    head(quote); lines(quote); versions(quote); actions(quote); editForm(quote);
     $("#history").replaceChildren(historyRows(history.items));
     $("#updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
   }

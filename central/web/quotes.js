@@ -8,6 +8,17 @@
   let next = null, rows = [];
   const STATUS = { pending_approval: "pending approval" };
 
+  // Technical specs are an object; people type them as "key: value; key: value" (as quote.js).
+  function specsOf(text) {
+    const specs = {};
+    for (const part of text.split(/[;\n]/).map((p) => p.trim()).filter(Boolean)) {
+      const at = part.indexOf(":");
+      const [k, v] = at > 0 ? [part.slice(0, at).trim(), part.slice(at + 1).trim()] : ["note", part];
+      specs[k] = k in specs ? `${specs[k]}; ${v}` : v;
+    }
+    return Object.keys(specs).length ? specs : null;
+  }
+
   function quoteLink(number) {
     const a = el("a", null, number);
     a.href = "/quotes/" + encodeURIComponent(number);
@@ -74,7 +85,8 @@
     }));
     const body = { customer: $("#n-customer").value.trim(), order_type: $("#n-type").value, lines };
     if ($("#n-valid").value) body.valid_until = $("#n-valid").value;
-    if ($("#n-specs").value.trim()) body.technical_specs = $("#n-specs").value.trim();
+    const specs = specsOf($("#n-specs").value);
+    if (specs) body.technical_specs = specs;
     if ($("#n-notes").value.trim()) body.notes = $("#n-notes").value.trim();
     $("#n-go").disabled = true;
     try {

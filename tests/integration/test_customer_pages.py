@@ -108,8 +108,9 @@ class Plant:
             self.client.disconnect()
 
 
-@pytest.fixture
-def plant(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[Plant]:
+@pytest.fixture(name="plant")
+def seeded_plant(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[Plant]:
+    """The started plant; the other desk page modules import this fixture."""
     p = Plant(mosquitto, tmp_path)
     p.central.start()
     try:

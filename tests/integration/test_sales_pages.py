@@ -6,31 +6,22 @@ sales order, and the customer 360's decision map and change history."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.helpers import Mosquitto
-from tests.integration.test_customer_pages import SHOTS, Plant, floorsync, sign_in
+from tests.integration.test_customer_pages import (
+    SHOTS,
+    Plant,
+    floorsync,
+    seeded_plant,  # noqa: F401 (the plant fixture)
+    sign_in,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 TIMEOUT = 10_000
-
-
-@pytest.fixture
-def plant(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[Plant]:
-    p = Plant(mosquitto, tmp_path)
-    p.central.start()
-    try:
-        yield p
-    except BaseException:
-        print(p.central.log.read_text()[-4000:])
-        raise
-    finally:
-        p.close()
 
 
 class Api:

@@ -278,3 +278,71 @@ def test_an_account_keeps_billing_shipping_and_site_addresses(api: Api) -> None:
     assert len(api.ok(api.get("/customers/ACME/addresses"))["items"]) == 2
     history = api.ok(api.get("/history/customer/ACME"))["items"]
     assert [h["action"] for h in history[:2]] == ["address_removed", "address_added"]
+
+
+def test_the_list_finds_a_customer_by_the_start_of_its_code_or_of_a_word_of_its_name(
+    api: Api,
+) -> None:
+    for code, name in (
+        ("MUELLER", "Müller Hydraulik GmbH"),
+        ("HYD-9", "Nine Pumps"),
+        ("ZED", "Zed 100% Valves"),
+        ("ACME", "Acme Pumps"),
+    ):
+        body = {"code": code, "name": name, "allow_duplicate": True}
+        api.ok(api.post("/customers", body, user="sales"), 201)
+
+    def found(q: str, **params: Any) -> list[str]:
+        return [c["code"] for c in api.ok(api.get("/customers", q=q, **params))["items"]]
+
+    assert found("hyd") == ["HYD-9", "MUELLER"]  # a code's start, a word of a name
+    assert found("müll") == found("MUELL") == ["MUELLER"]  # folded as names are
+    assert found("pumps") == ["ACME", "HYD-9"]
+    assert found("umps") == []  # the start of a word, not any part of it
+    assert found("100%") == ["ZED"] and found("%") == []  # a wildcard is a character
+    assert found("pumps", limit=1) == ["ACME"]
+    assert api.ok(api.get("/customers", q="pumps", limit=1))["next"] == "ACME"
+    assert found("pumps", limit=1, after="ACME") == ["HYD-9"]
+    assert len(found("  ")) == 4  # nothing to look for: all of them
+
+
+def test_a_contact_is_edited_and_a_bad_edit_changes_nothing(api: Api) -> None:
+    plant(api)
+    other = {"code": "OTHER", "name": "Other Works"}
+    api.ok(api.post("/customers", other, user="sales"), 201)
+    stranger = api.ok(api.post("/customers/OTHER/contacts", {"name": "Sid"}, user="sales"), 201)
+    boss = api.ok(api.post("/customers/ACME/contacts", {"name": "Dora"}, user="sales"), 201)
+    made = api.ok(api.post("/customers/ACME/contacts", {"name": "Tim"}, user="sales"), 201)
+    path = f"/customers/ACME/contacts/{made['id']}"
+    body = {
+        "name": "Tim Berg",
+        "role": "Buyer",
+        "email": "tim@acme.example",
+        "buying_role": "purchasing",
+        "reports_to": boss["id"],
+    }
+    saved = api.ok(api.put(path, body, user="sales"))
+    assert (saved["name"], saved["reports_to_id"]) == ("Tim Berg", boss["id"])
+    shown = api.ok(api.get("/customers/ACME/decision-map"))
+    assert shown["by_role"]["purchasing"] == ["Tim Berg"]
+    assert [r["name"] for r in shown["tree"][0]["reports"]] == ["Tim Berg"]
+    [changed, _] = api.ok(api.get(f"/history/contact/{made['id']}"))["items"]
+    assert (changed["action"], changed["user"]) == ("updated", "sales")
+    assert changed["changes"]["name"] == ["Tim", "Tim Berg"]
+    assert changed["changes"]["buying_role"] == [None, "purchasing"]
+
+    before = api.ok(api.get("/customers/ACME/contacts"))["items"]
+    for where, bad, status, code in (
+        ("/customers/ACME/contacts/999999", body, 404, "not_found"),
+        (f"/customers/ACME/contacts/{stranger['id']}", body, 404, "not_found"),
+        (path, {**body, "buying_role": "boss"}, 422, "unknown_buying_role"),
+        (path, {**body, "reports_to": stranger["id"]}, 422, "unknown_contact"),
+        (path, {**body, "reports_to": made["id"]}, 422, "reports_to_loop"),
+        (f"/customers/ACME/contacts/{boss['id']}", {"name": "D", "reports_to": made["id"]}, 422,
+         "reports_to_loop"),
+    ):  # fmt: skip
+        assert error(api.put(where, bad, user="sales"), status)["code"] == code, where
+    assert api.put(path, body, user="planner").status_code == 403
+    assert api.ok(api.get("/customers/ACME/contacts"))["items"] == before
+    assert api.ok(api.get("/customers/OTHER/contacts"))["items"][0]["name"] == "Sid"
+    assert len(api.ok(api.get(f"/history/contact/{made['id']}"))["items"]) == 2

@@ -231,3 +231,17 @@ def test_the_order_shows_the_work_orders_making_its_components(api: Api) -> None
         (seats, "SEAT", None, frames),
     ]
     assert [t["operation"] for t in made[1]["tasks"]] == ["10"]
+
+
+def test_an_order_names_the_quote_it_came_from(api: Api) -> None:
+    plant(api)
+    lines = [{"item": "FRAME", "quantity": 2}]
+    quote = api.ok(api.post("/quotes", {"customer": "ACME", "lines": lines}, user="sales"), 201)
+    number = quote["number"]
+    api.ok(api.post(f"/quotes/{number}/submit", user="sales"))
+    api.ok(api.post(f"/quotes/{number}/send", user="sales"))
+    order = api.ok(api.post(f"/quotes/{number}/accept", user="sales"))["sales_order"]
+
+    assert api.ok(api.get(f"/sales-orders/{order}"))["quote"] == number
+    direct = api.ok(api.post("/sales-orders", FRAMES, user="sales"), 201)
+    assert direct["quote"] is None

@@ -275,3 +275,13 @@ def test_tasks_and_my_day(api: Api) -> None:
     mine = api.ok(api.get("/tasks", owner="sales", open="true"))["items"]
     assert [t["title"] for t in mine] == ["Next week"]
     assert date.fromisoformat(day["date"]) == now.date()
+
+
+def test_tasks_due_from_a_time_are_the_ones_coming_up(sqlite_api: Api) -> None:
+    api = sqlite_api
+    tomorrow = datetime.combine(TODAY + timedelta(days=1), datetime.min.time(), UTC)
+    for title, due in [("Tonight", tomorrow - timedelta(minutes=1)), ("At midnight", tomorrow)]:
+        api.ok(api.post("/tasks", {"title": title, "due_at": due.isoformat()}, user="sales"), 201)
+    coming = api.ok(api.get("/tasks", owner="sales", open="true", due_from=tomorrow.isoformat()))
+    assert [t["title"] for t in coming["items"]] == ["At midnight"]  # at or after
+    assert api.get("/tasks", due_from="2027-01-01T00:00:00").status_code == 422  # no zone
