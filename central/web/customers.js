@@ -81,5 +81,10 @@
   // "Create anyway" is for what was checked: a changed form is checked again
   $("#new").addEventListener("input", () => { $("#duplicates").hidden = true; });
 
-  FS.start({ load: () => loadList() });
+  // Making customers is for sales and admin: others see the list only (the API refuses them too).
+  async function loadRoles() {
+    const me = await FS.api("/api/v1/me");
+    $("#new-box").hidden = !me.roles.some((r) => r === "sales" || r === "admin");
+  }
+  FS.start({ load: () => Promise.all([loadList(), loadRoles()]), signedOut: () => { $("#new-box").hidden = true; } });
 })();
