@@ -10,7 +10,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from central.api.deps import Db, Write, writer
 from central.api.routings import made_item
-from central.api.rows import Body, Code, CodeInPath, codes_to_ids, get, record
+from central.api.rows import MAX_LINES, Body, Code, CodeInPath, codes_to_ids, get, record
 from central.auth import PLANNING
 from central.db.domain import bom_lines, items, routing_operations
 from central.orders.errors import Invalid
@@ -23,13 +23,13 @@ B = bom_lines.c
 class BomLine(Body):
     operation: Code = Field(description="the routing operation that consumes it")
     component: Code
-    quantity_per_unit: float = Field(gt=0)
+    quantity_per_unit: float = Field(gt=0, le=1e6, allow_inf_nan=False)
     scrap_allowance: float = Field(0.0, ge=0, le=10, description="fraction: 0.02 is 2 %")
     issue_tolerance: float = Field(0.0, ge=0, le=10, description="fraction over-issue allowed")
 
 
 class Bom(Body):
-    lines: list[BomLine]
+    lines: list[BomLine] = Field(max_length=MAX_LINES)
 
 
 @router.get("/items/{code}/bom")

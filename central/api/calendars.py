@@ -27,8 +27,10 @@ class Shift(Body):
 
 
 class CalendarFields(Body):
-    shifts: list[Shift]
-    holidays: list[date] = []
+    # three shifts a day and a century of public holidays are plenty; the scheduler walks
+    # both for every day it plans
+    shifts: list[Shift] = Field(max_length=21)
+    holidays: list[date] = Field([], max_length=2_000)
 
 
 class NewCalendar(CalendarFields):

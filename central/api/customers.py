@@ -36,7 +36,7 @@ class CustomerFields(Body):
     tax_id: str | None = Field(None, max_length=32)
     email: str | None = Field(None, max_length=200)
     phone: str | None = Field(None, max_length=40)
-    address: str | None = None
+    address: str | None = Field(None, max_length=2000)
     credit_limit_cents: int | None = Field(None, ge=0, le=MAX_ID, description="none: no limit")
     payment_terms_days: int = Field(30, ge=0, le=3650)
     territory: Code | None = Field(
@@ -59,7 +59,9 @@ class NewContact(Body):
     role: str | None = Field(None, max_length=64, description="job title")
     email: str | None = Field(None, max_length=200)
     phone: str | None = Field(None, max_length=40)
-    buying_role: str | None = Field(None, description=f"one of {', '.join(BUYING_ROLES)}")
+    buying_role: str | None = Field(
+        None, max_length=64, description=f"one of {', '.join(BUYING_ROLES)}"
+    )
     reports_to: int | None = Field(None, ge=1, le=MAX_ID, description="a contact id of the account")
 
 

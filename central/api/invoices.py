@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 from sqlalchemy import ColumnElement, Connection, and_, not_, select
 
-from central.api.deps import Db, Paged, Write, page_of, writer
+from central.api.deps import MAX_ID, Db, Paged, Write, page_of, writer
 from central.api.rows import Body, CodeInPath, dicts
 from central.auth import SALES
 from central.db.domain import customers, invoices, payments, sales_orders, shipments
@@ -22,7 +22,7 @@ V = invoices.c
 
 
 class NewPayment(Body):
-    amount_cents: int = Field(gt=0)
+    amount_cents: int = Field(gt=0, le=MAX_ID)
     reference: str | None = Field(None, max_length=64)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 from sqlalchemy import Connection, insert, select, update
 
-from central.api.deps import Db, Paged, Write, page_of, writer
+from central.api.deps import MAX_ID, Db, Paged, Write, page_of, writer
 from central.api.rows import Body, Code, CodeInPath, dicts, get, id_of, record, refuse_duplicate
 from central.auth import PLANNING
 from central.db.domain import items
@@ -27,8 +27,10 @@ class ItemFields(Body):
     kind: ItemKind
     tracking: Tracking = "none"
     unit: str = Field("pcs", min_length=1, max_length=16)
-    price_cents: int = Field(0, ge=0)
-    lead_time_days: int = Field(0, ge=0, description="bought items: the supplier's lead time")
+    price_cents: int = Field(0, ge=0, le=MAX_ID)
+    lead_time_days: int = Field(
+        0, ge=0, le=3650, description="bought items: the supplier's lead time"
+    )
     warranty_months: int = Field(
         12, ge=0, le=600, description="from shipment: a repair within it is under warranty"
     )

@@ -28,7 +28,9 @@ PlanningWrite = Annotated[Write, Depends(writer(PLANNING))]
 
 class OperatorFields(Body):
     name: str = Field(min_length=1, max_length=200)
-    skills: list[Code] = Field([], description="codes of the work centers the operator may run")
+    skills: list[Code] = Field(
+        [], max_length=100, description="codes of the work centers the operator may run"
+    )
 
 
 class NewOperator(OperatorFields):

@@ -21,7 +21,7 @@ from central.api.deps import (
     page_of,
     writer,
 )
-from central.api.rows import Body, Code, CodeInPath, dicts, get, record
+from central.api.rows import FIRST_YEAR, LAST_YEAR, Body, Code, CodeInPath, dicts, get, record
 from central.auth import SALES
 from central.crm import audit
 from central.crm import leads as lead_flow
@@ -427,6 +427,10 @@ def forecast(
 ) -> dict[str, Any]:
     """Open amounts (weighted by stage probability, and not) by expected-close month or by
     owner, and the amounts won in that time; both dates included."""
+    for name, day in (("from", start), ("to", end)):
+        # the default end and the won window add days: year 9999 overflowed into a 500
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise Invalid("bad_date", f"{name} must lie between {FIRST_YEAR} and {LAST_YEAR}", name)
     start = start or datetime.now(UTC).date().replace(day=1)
     end = end or start + timedelta(days=365)
     if end < start:

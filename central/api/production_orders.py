@@ -16,7 +16,7 @@ from pydantic import Field
 from sqlalchemy import Connection, case, func, select
 
 from central.api.deps import Db, Paged, Sync, Write, page_of, writer
-from central.api.rows import Body, Code, CodeInPath, codes_to_ids, dicts, get, record
+from central.api.rows import Body, Code, CodeInPath, Quantity, codes_to_ids, dicts, get, record
 from central.auth import PLANNING
 from central.db.domain import (
     inspections,
@@ -36,15 +36,18 @@ router = APIRouter(tags=["production orders"])
 PlanningWrite = Annotated[Write, Depends(writer(PLANNING))]
 P, T, L = production_orders.c, operation_tasks.c, sales_order_lines.c
 PARENT = production_orders.alias("parent")
+MAX_PRIORITY = 1_000_000  # an integer column on every database
 
 ProductionStatus = Literal["planned", "released", "in_progress", "completed", "closed", "cancelled"]
 
 
 class NewProductionOrder(Body):
     item: Code
-    quantity: float = Field(gt=0)
+    quantity: Quantity
     due_date: date | None = None
-    priority: int = Field(0, description="higher goes first on the floor")
+    priority: int = Field(
+        0, ge=-MAX_PRIORITY, le=MAX_PRIORITY, description="higher goes first on the floor"
+    )
 
 
 def summary_query() -> Any:

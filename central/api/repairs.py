@@ -15,7 +15,16 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from central.aftersales import repairs
 from central.api.deps import MAX_ID, Db, Paged, Write, page_of, writer
-from central.api.rows import Body, Code, CodeInPath, Instant, get, record, refuse_duplicate
+from central.api.rows import (
+    MAX_TEXT,
+    Body,
+    Code,
+    CodeInPath,
+    Instant,
+    get,
+    record,
+    refuse_duplicate,
+)
 from central.auth import SERVICE
 from central.db.aftersales import repair_labour, repair_orders, technicians
 from central.orders.errors import Conflict
@@ -31,11 +40,15 @@ Status = Literal["open", "assigned", "in_progress", "done", "closed", "cancelled
 
 class RepairFields(Body):
     kind: Kind
-    fault: str = Field(min_length=1, description="what the customer says is wrong")
+    fault: str = Field(
+        min_length=1, max_length=MAX_TEXT, description="what the customer says is wrong"
+    )
     item: Code | None = Field(None, description="default: the ticket's, or the shipped lot's")
     lot: str | None = Field(None, min_length=1, max_length=64, description="lot or serial")
-    required_skills: list[Code] = []
-    site_address: str | None = Field(None, description="field: default the customer's address")
+    required_skills: list[Code] = Field([], max_length=100)
+    site_address: str | None = Field(
+        None, max_length=2000, description="field: default the customer's address"
+    )
     territory: Code | None = Field(None, description="field: default the customer's territory")
     scheduled_for: Instant | None = Field(
         None, description="with its offset; when the technician is expected on site"
@@ -51,12 +64,12 @@ class Assignment(Body):
 
 
 class Done(Body):
-    diagnosis: str = Field(min_length=1)
+    diagnosis: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
 class Closing(Body):
     satisfaction: int | None = Field(None, ge=1, le=5)
-    feedback: str | None = None
+    feedback: str | None = Field(None, max_length=MAX_TEXT)
 
 
 class NewPart(Body):
@@ -69,12 +82,12 @@ class NewPart(Body):
 class NewLabour(Body):
     technician: Code | None = Field(None, description="default: the assigned technician")
     hours: float = Field(gt=0, le=10_000)
-    note: str | None = None
+    note: str | None = Field(None, max_length=MAX_TEXT)
 
 
 class TechnicianFields(Body):
     name: str = Field(min_length=1, max_length=200)
-    skills: list[Code] = []
+    skills: list[Code] = Field([], max_length=100)
     territory: Code | None = Field(None, description="none: works in the shop only")
     hourly_rate_cents: int = Field(ge=0, le=MAX_ID)
     active: bool = True

@@ -13,7 +13,7 @@ from pydantic import Field
 from sqlalchemy import Connection, delete, insert, select
 
 from central.api.deps import Db, Write, writer
-from central.api.rows import Body, Code, CodeInPath, codes_to_ids, get, record
+from central.api.rows import MAX_LINES, Body, Code, CodeInPath, codes_to_ids, get, record
 from central.auth import PLANNING
 from central.db.domain import bom_lines, items, routing_operations, work_centers
 from central.orders.errors import Conflict, Invalid
@@ -28,15 +28,19 @@ class Operation(Body):
     sequence: int = Field(ge=0, description="order of the operations; the last one is the highest")
     description: str = Field("", max_length=200)
     work_center: Code
-    setup_minutes: float = Field(0.0, ge=0)
-    run_minutes_per_unit: float = Field(ge=0)
-    crew_size: int = Field(1, ge=1)
+    # a week of setup, a day per piece, a crew of a hundred: past any operation on a
+    # floor, and minutes * quantity stay finite for the scheduler
+    setup_minutes: float = Field(0.0, ge=0, le=10_080, allow_inf_nan=False)
+    run_minutes_per_unit: float = Field(ge=0, le=1_440, allow_inf_nan=False)
+    crew_size: int = Field(1, ge=1, le=100)
     inspection_required: bool = False
-    predecessors: list[Code] = Field([], description="operations that must finish first")
+    predecessors: list[Code] = Field(
+        [], max_length=MAX_LINES, description="operations that must finish first"
+    )
 
 
 class Routing(Body):
-    operations: list[Operation]
+    operations: list[Operation] = Field(max_length=MAX_LINES)
 
 
 @router.get("/items/{code}/routing")

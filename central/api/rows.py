@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import Column, Connection, Table, select
 
 from central.db.rows import dicts, get, record
@@ -37,6 +37,17 @@ def _plausible(moment: datetime) -> datetime:
 FIRST_YEAR, LAST_YEAR = 1971, 9000
 # A moment with its UTC offset in years the database and time arithmetic can hold.
 Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
+
+# Pieces on an order, line or shipment: a billion is past any order a plant takes, and
+# keeps what is computed from it (run minutes, cents, material) finite. The schema fuzz
+# once sent 10**12 and more; serial-tracked orders have a far lower domain bound.
+MAX_QUANTITY = 1e9
+Quantity = Annotated[float, Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False)]
+# Lines in one body (order, shipment, BOM, routing): a long engineered order has a few
+# hundred; each line is rows written and checked in one transaction.
+MAX_LINES = 500
+# A free text (a fault, a diagnosis, a reply): about ten pages.
+MAX_TEXT = 20_000
 
 # Codes travel to the floor in dispatch lists, so bodies use the contract's Code.
 CodeInPath = Annotated[str, Path(min_length=1, max_length=64)]

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 from sqlalchemy import Connection, func, select
 
-from central.api.deps import CurrentUser, Db, Paged, Write, page_of, writer
+from central.api.deps import MAX_ID, CurrentUser, Db, Paged, Write, page_of, writer
 from central.api.errors import Forbidden
 from central.api.invoices import invoices_where
 from central.api.production_orders import reservations_of, summary_query, tasks_of
-from central.api.rows import Body, Code, CodeInPath, dicts, get, record
+from central.api.rows import MAX_LINES, Body, Code, CodeInPath, Quantity, dicts, get, record
 from central.api.shipments import shipments_where
 from central.auth import CREDIT_OVERRIDE, SALES
 from central.crm import audit, fields
@@ -46,8 +46,10 @@ OrderStatus = Literal[
 
 class NewLine(Body):
     item: Code
-    quantity: float = Field(gt=0)
-    unit_price_cents: int | None = Field(None, ge=0, description="default: the item's price")
+    quantity: Quantity
+    unit_price_cents: int | None = Field(
+        None, ge=0, le=MAX_ID, description="default: the item's price"
+    )
     due_date: date | None = Field(None, description="default: the order's")
     technical_specs: dict[str, Any] | None = None
 
@@ -55,7 +57,7 @@ class NewLine(Body):
 class NewSalesOrder(Body):
     customer: Code
     type: OrderType
-    lines: list[NewLine] = Field(min_length=1)
+    lines: list[NewLine] = Field(min_length=1, max_length=MAX_LINES)
     due_date: date | None = None
     customer_reference: str | None = Field(None, max_length=64)
     technical_specs: dict[str, Any] | None = Field(None, description="engineered orders")

@@ -9,7 +9,7 @@ from pydantic import Field
 from sqlalchemy import ColumnElement, Connection, select
 
 from central.api.deps import Db, Paged, Write, page_of, writer
-from central.api.rows import Body, CodeInPath
+from central.api.rows import MAX_LINES, Body, CodeInPath, Quantity
 from central.auth import SALES
 from central.crm import audit
 from central.db.domain import (
@@ -29,13 +29,15 @@ H, HL = shipments.c, shipment_lines.c
 
 
 class ShipLine(Body):
-    line_no: int = Field(ge=1)
-    quantity: float = Field(gt=0)
+    line_no: int = Field(ge=1, le=MAX_LINES)
+    quantity: Quantity
 
 
 class Shipping(Body):
     lines: list[ShipLine] | None = Field(
-        None, description="what to ship; default: everything ready of every line"
+        None,
+        max_length=MAX_LINES,
+        description="what to ship; default: everything ready of every line",
     )
     carrier: str | None = Field(None, max_length=64)
     tracking: str | None = Field(None, max_length=64)

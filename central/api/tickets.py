@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from central.aftersales import replies, sla, tickets
 from central.api.deps import MAX_ID, Db, Paged, Write, page_of, writer
-from central.api.rows import Body, Code, CodeInPath, dicts, get, record, refuse_duplicate
+from central.api.rows import MAX_TEXT, Body, Code, CodeInPath, dicts, get, record, refuse_duplicate
 from central.auth import SERVICE
 from central.db.aftersales import reply_templates
 from protocols.api import ApiError
@@ -50,7 +50,7 @@ class NewTicket(Body):
     channel: Channel
     priority: Priority = "normal"
     subject: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    description: str = Field("", max_length=MAX_TEXT)
     sales_order: Code | None = None
     item: Code | None = Field(None, description="default: the item a shipped lot or serial is of")
     lot: str | None = Field(None, min_length=1, max_length=64, description="lot or serial")
@@ -66,31 +66,33 @@ class Assignment(Body):
 
 
 class NewNote(Body):
-    body: str = Field(min_length=1)
+    body: str = Field(min_length=1, max_length=MAX_TEXT)
     public: bool = Field(False, description="a reply to the customer; false: an internal note")
 
 
 class Resolution(Body):
-    root_cause: str | None = None
-    corrective_action: str | None = None
+    root_cause: str | None = Field(None, max_length=MAX_TEXT)
+    corrective_action: str | None = Field(None, max_length=MAX_TEXT)
 
 
 class Closing(Body):
     satisfaction: Rating | None = None
-    feedback: str | None = None
+    feedback: str | None = Field(None, max_length=MAX_TEXT)
 
 
 class Feedback(Body):
     satisfaction: Rating
-    feedback: str | None = None
+    feedback: str | None = Field(None, max_length=MAX_TEXT)
 
 
 class TemplateFields(Body):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(
-        min_length=1, description="may hold {customer}, {contact}, {ticket} and {subject}"
+        min_length=1,
+        max_length=MAX_TEXT,
+        description="may hold {customer}, {contact}, {ticket} and {subject}",
     )
-    keywords: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
+    keywords: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field([], max_length=100)
 
 
 class NewTemplate(TemplateFields):

@@ -29,15 +29,23 @@ from protocols.contract import ContractError, EdgeAddress
 
 router = APIRouter(tags=["work centers"])
 PlanningWrite = Annotated[Write, Depends(writer(PLANNING))]
+MAX_MACHINES = 100  # identical machines in one work center; more is a second work center
+MAX_STATIONS = 100
 W = work_centers.c
 
 
 class WorkCenterFields(Body):
     name: str = Field(min_length=1, max_length=200)
-    capacity: int = Field(1, ge=1, description="identical machines working in parallel")
+    # The scheduler keeps one load timeline per machine: an unbounded capacity (the
+    # schema fuzz sent 10**9) made a schedule run grow past 20 GB.
+    capacity: int = Field(
+        1, ge=1, le=MAX_MACHINES, description="identical machines working in parallel"
+    )
     calendar: Code | None = None
-    edge_id: str | None = Field(None, description="site/area/line/edge of its edge node")
-    stations: list[Code] = []
+    edge_id: str | None = Field(
+        None, max_length=200, description="site/area/line/edge of its edge node"
+    )
+    stations: list[Code] = Field([], max_length=MAX_STATIONS)
 
     @field_validator("edge_id")
     @classmethod

@@ -25,6 +25,7 @@ CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 GTIN = re.compile(r"^\d{8,14}$")
 INT = re.compile(r"^[+-]?\d+(\.0*)?$")
+MAX_QUANTITY = 1e9  # as the API's order lines (central.api.rows.MAX_QUANTITY)
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,8 @@ def _quantity(text: str) -> float:
         raise _Bad(f"{text!r} is not a number") from None
     if not math.isfinite(quantity) or quantity <= 0:
         raise _Bad(f"{text!r} is not a positive quantity")
+    if quantity > MAX_QUANTITY:
+        raise _Bad(f"{text!r} is more than {MAX_QUANTITY:,.0f}")
     return quantity
 
 

@@ -30,6 +30,9 @@ from central.orders.errors import Conflict, Invalid, NotFound
 from central.orders.numbers import next_number
 
 MAX_DEPTH = 8  # levels of made components; deeper means a BOM that contains itself
+# A serial-tracked order gets one serial (and one stock row) per piece received: ten
+# thousand pumps or motors is a year of a big line, and keeps that bounded.
+MAX_SERIALS = 10_000
 
 
 @dataclass
@@ -64,6 +67,12 @@ def create(
     item = conn.execute(select(items).where(items.c.id == item_id)).one()
     if item.kind != "make":
         raise Invalid("not_made", f"item {item.code} is {item.kind}, not made here", "item")
+    if item.tracking == "serial" and quantity > MAX_SERIALS:
+        raise Invalid(
+            "too_many_serials",
+            f"item {item.code} is serial-tracked: at most {MAX_SERIALS} pieces per order",
+            "quantity",
+        )
     ops = conn.execute(
         select(routing_operations)
         .where(routing_operations.c.item_id == item_id)

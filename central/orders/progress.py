@@ -11,7 +11,8 @@
 * When the last operation of a production order has more qualified pieces (good minus
   rejected) than were received, the difference is booked into finished goods against
   the order line: lot = work order number (serial-tracked items get one serial per
-  piece), reserved for the order line it was made for. The order completes when all
+  piece, for at most the order's quantity and a tenth more: ``serial_ceiling``),
+  reserved for the order line it was made for. The order completes when all
   its quantity is received, and its sales order is ready when every line is.
 
 Events for work orders central does not know still count at their station (the spine's
@@ -324,7 +325,10 @@ def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
         if order.status in ("cancelled", "closed"):
             continue  # late reports on a closed book change nothing but the task counts
         # (a scrap inspection may arrive before the report of the pieces it scraps)
-        change = max(0, int(order.qualified or 0)) - int(order.received)
+        qualified = max(0, int(order.qualified or 0))
+        if order.tracking == "serial":
+            qualified = min(qualified, serial_ceiling(order.quantity))
+        change = qualified - int(order.received)
         status = order.status
         if status in ("released", "planned"):
             status = "in_progress"  # the floor reported on it
@@ -361,6 +365,16 @@ def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
     _advance_sales_orders(conn, [o.sales_order_line_id for o in rows if o.sales_order_line_id])
     if finished_edges:
         dispatch.refresh(conn, sorted(finished_edges), now)
+
+
+def serial_ceiling(quantity: float) -> int:
+    """The most pieces a serial-tracked order receives: its quantity and a tenth more.
+
+    Each piece received gets a serial and a stock row, so a count the floor got wrong
+    (a report of ten million pieces on an order of five) would otherwise number millions
+    of serials in one transaction. Pieces beyond it stay on the operation's counts.
+    """
+    return int(quantity + max(1.0, quantity * 0.1))
 
 
 def _lots(order: Any, first: int, quantity: int) -> list[tuple[str, float]]:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, text
 
 from central.aftersales import genealogy
 from central.db.aftersales import operation_crews
@@ -464,3 +464,33 @@ def test_a_cycle_in_the_records_ends_the_branch(engine: Engine) -> None:
         ("WO-A", 2),
     ]
     assert not ahead["truncated"]
+
+
+def test_a_serial_order_receives_no_more_than_its_quantity_and_a_tenth(engine: Engine) -> None:
+    """A wrong count from the floor (a million pumps on an order of two) numbers no million
+    serials: the order receives its quantity and a tenth more (at least one); the report's
+    count stays on the operation."""
+    with engine.begin() as conn:
+        master_data(conn)
+        pumps = sales.create(
+            conn,
+            customer="BETA",
+            type="make_to_order",
+            lines=[{"item": "PUMP-1", "quantity": 2}],
+            now=NOW,
+        )
+        (pump,) = sales.confirm(conn, pumps, NOW)["production_orders"]
+    floor = [envelope(1, report(pump, "10", 1_000_000, operation_end=True), station="ST-20")]
+    outcome = Ingestor(engine, LAYOUT).handle(events_topic(), batch(*floor))
+    assert outcome.applied == 1
+    with engine.connect() as conn:
+        received = conn.execute(
+            text("SELECT received FROM production_orders WHERE number = :n"), {"n": pump}
+        ).scalar_one()
+        serials = conn.execute(
+            text("SELECT COUNT(DISTINCT lot) FROM stock_moves WHERE reference = :n"), {"n": pump}
+        ).scalar_one()
+        good = conn.execute(
+            text("SELECT good FROM operation_tasks WHERE work_order = :n"), {"n": pump}
+        ).scalar_one()
+    assert (received, serials, good) == (3, 3, 1_000_000)
