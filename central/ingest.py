@@ -25,6 +25,7 @@ from central.db.engine import writing
 from central.db.schema import dead_letters, edge_cursors
 from central.db.upsert import upsert
 from central.effects import apply_effects, insert_events
+from central.ingest_lag import IngestLag
 from protocols.contract import (
     Ack,
     Channel,
@@ -107,6 +108,7 @@ class Prepared:
     loose: list[tuple[str, Any]] = field(default_factory=list)  # invalid, no place in sequence
     refused: tuple[str, bytes] | None = None
     refused_edge_id: str | None = None
+    resent: int = 0  # events this worker already applied, skipped unvalidated
 
 
 @dataclass(frozen=True)
@@ -138,9 +140,26 @@ class _Edge:
 
 
 def _raw_text(raw: Any) -> str:
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else orjson.dumps(raw).decode()
+    if isinstance(raw, bytes):
+        text = raw.decode("utf-8", "replace")
+    else:
+        try:
+            text = orjson.dumps(raw).decode()
+        except orjson.JSONEncodeError as exc:  # e.g. nested deeper than orjson writes (255)
+            text = f"(not kept: {exc})"
     # PostgreSQL text cannot hold NUL; garbage that contains it must still be dead-lettered.
     return text[:RAW_LIMIT].replace("\x00", "\\x00")
+
+
+def _already_applied(item: Any, edge_id: str, applied_seq: int) -> bool:
+    """An event of ``edge_id`` at or below a seq this worker saw committed: a duplicate.
+
+    ``applied_seq`` only grows, and only after a commit, so this never drops a new event.
+    """
+    if not isinstance(item, dict) or item.get("edge_id") != edge_id:
+        return False
+    seq = item.get("seq")
+    return type(seq) is int and 1 <= seq <= applied_seq
 
 
 class Ingestor:
@@ -162,6 +181,7 @@ class Ingestor:
         self.clock = clock
         self._edges: dict[str, _Edge] = {}
         self.totals = Outcome()
+        self.lag = IngestLag()
 
     # -- entry point -----------------------------------------------------------
 
@@ -184,6 +204,13 @@ class Ingestor:
             return Prepared(topic, None, refused=(reason, raw), refused_edge_id=edge_id)
 
         prepared = Prepared(topic, edge_id)
+        state = self._edges.get(edge_id)
+        if state is not None and state.applied_seq:
+            # A resend after the edge's ack timeout repeats what is stored: skip it before
+            # validating, or a central that fell behind spends itself on the copies it caused.
+            fresh = [i for i in items if not _already_applied(i, edge_id, state.applied_seq)]
+            prepared.resent = len(items) - len(fresh)
+            items = fresh
         valid = validate_envelopes(items)
         if valid is not None and all(e.edge_id == edge_id for e in valid):
             # The usual case, in one pass; each payload is kept as the dict that was checked.
@@ -204,14 +231,28 @@ class Ingestor:
             outcome = self._dead_letter_message(
                 prepared.topic, prepared.refused_edge_id, reason, raw
             )
+        elif self._only_resent(prepared):
+            # Nothing new and nothing held: answer from memory, without a transaction.
+            state = self._edges[prepared.edge_id]
+            outcome = Outcome(edge_id=prepared.edge_id, duplicates=prepared.resent)
+            outcome.ack = Ack(
+                edge_id=prepared.edge_id, acked_seq=state.applied_seq, ts=datetime.now(UTC)
+            )
         else:
             outcome = self._apply(
                 prepared.topic, prepared.edge_id, prepared.candidates, prepared.loose
             )
             self._check_gap(prepared.edge_id, outcome)
+            outcome.duplicates += prepared.resent
         for name in ("applied", "duplicates", "held", "dead_lettered"):
             setattr(self.totals, name, getattr(self.totals, name) + getattr(outcome, name))
         return outcome
+
+    def _only_resent(self, prepared: Prepared) -> bool:
+        if not prepared.resent or prepared.candidates or prepared.loose:
+            return False
+        state = self._edges.get(prepared.edge_id or "")
+        return state is not None and not state.held
 
     def _sort(
         self, edge_id: str, item: Any, candidates: dict[int, Item], loose: list[tuple[str, Any]]
@@ -248,6 +289,7 @@ class Ingestor:
             with self.engine.begin() as conn:
                 step = self._apply_in(conn, topic, edge_id, state, candidates, loose, alone=True)
         # Committed: now the in-memory hold may follow.
+        self.lag.observe(edge_id, (item.ts for item in step.run if isinstance(item, Event)))
         outcome = Outcome(edge_id=edge_id, duplicates=step.duplicates)
         outcome.applied = sum(isinstance(item, Event) for item in step.run)
         outcome.dead_lettered = len(loose) + sum(isinstance(i, Rejected) for i in step.run)

@@ -34,6 +34,19 @@ class HttpSettings(_Section):
     port: int = Field(8080, ge=0, le=65535)
 
 
+class AuthSettings(_Section):
+    session_hours: float = Field(
+        10.0, gt=0, le=24 * 7, description="a page's sign-in ends after this long, in use or not"
+    )
+    idle_minutes: float = Field(
+        60.0, gt=0, le=24 * 60, description="a page's sign-in also ends when idle this long"
+    )
+    sign_in_attempts: int = Field(
+        5, ge=1, le=1000, description="failed sign-ins per address (or token prefix) per window"
+    )
+    sign_in_window_s: float = Field(60.0, gt=0, le=3600, description="the window, in seconds")
+
+
 class CompanySettings(_Section):
     name: str = Field("FloorSync", max_length=200, description="who quotes: letterhead")
     address: str = Field("", max_length=400, description="printed under the name")
@@ -72,6 +85,7 @@ class CentralSettings(_Section):
     mqtt: MqttSettings = MqttSettings()
     ingest: IngestSettings = IngestSettings()
     http: HttpSettings = HttpSettings()
+    auth: AuthSettings = AuthSettings()
     rfm: RfmSettings = RfmSettings()
     sales: SalesSettings = SalesSettings()
     company: CompanySettings = CompanySettings()

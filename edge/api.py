@@ -1,4 +1,4 @@
-"""The edge's HTTP API: health, status, metrics, the dispatch list, and recording station events."""
+"""The edge's HTTP API: health, readiness, status, metrics, the dispatch list, recording events."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from edge.node import EdgeNode
+from edge.store import StoreFull
 from edge.terminal_api import router as terminal_router
 from protocols.api import ApiError, install_error_handlers
 from protocols.contract import ContractError
+
+READY_TIMEOUT_S = 5.0
 
 
 class NewEvent(BaseModel):
@@ -63,20 +66,46 @@ class _Metrics(Collector):
             ("acked_seq", stats.acked_seq, "newest sequence number central acknowledged"),
             ("last_ack_timestamp_seconds", stats.last_ack_at or 0.0, "wall time of the last ack"),
             ("mqtt_connected", int(up.connected), "1 when connected and subscribed to acks"),
+            (
+                "restore_resync_pending",
+                int(self.node.outbox.restored_seq is not None),
+                "1 while a restored store waits for central's sequence number",
+            ),
         )
-        for name, value, text in gauges:
+        store = self.node.writer.usage()
+        store_gauges = (
+            ("store_used_bytes", store.used_bytes, "bytes of the edge's SQLite file in use"),
+            ("store_limit_bytes", store.limit_bytes or 0, "most it may hold; 0: no limit known"),
+            ("store_full", int(store.level == "full"), "1 while new events are refused"),
+            ("store_high_water", int(store.level != "ok"), "1 while telemetry is downsampled"),
+        )
+        for name, value, text in (*gauges, *store_gauges):
             yield GaugeMetricFamily(f"floorsync_edge_{name}", text, value=value)
-        connected = GaugeMetricFamily(
-            "floorsync_edge_device_connected", "1 when the device answers", labels=["device"]
+        devices = [(c.name, c.health) for c in self.node.coordinators]
+        scanners = [(s.settings.name, s.health) for s in self.node.scanners]
+        for kind, healths in (("device", devices), ("scanner", scanners)):
+            connected = GaugeMetricFamily(
+                f"floorsync_edge_{kind}_connected", f"1 when the {kind} answers", labels=[kind]
+            )
+            errors = CounterMetricFamily(
+                f"floorsync_edge_{kind}_errors", "failed reads or connects", labels=[kind]
+            )
+            good = GaugeMetricFamily(
+                f"floorsync_edge_{kind}_last_good_read_timestamp_seconds",
+                "wall time of the last good read",
+                labels=[kind],
+            )
+            for name, health in healths:
+                connected.add_metric([name], int(health.connected))
+                errors.add_metric([name], health.error_count)
+                good.add_metric([name], health.last_good_read or 0.0)
+            yield from (connected, errors, good)
+        scans = CounterMetricFamily(
+            "floorsync_edge_scans", "scans outside station workflows", labels=["result"]
         )
-        errors = CounterMetricFamily(
-            "floorsync_edge_device_errors", "failed reads or connects", labels=["device"]
-        )
-        for c in self.node.coordinators:
-            connected.add_metric([c.name], int(c.health.connected))
-            errors.add_metric([c.name], c.health.error_count)
-        yield connected
-        yield errors
+        scans.add_metric(["accepted"], self.node.scans.accepted)
+        scans.add_metric(["refused"], self.node.scans.refused)
+        yield scans
         ws = self.node.workstations
         steps = CounterMetricFamily(
             "floorsync_edge_station_steps", "station steps accepted", labels=["station"]
@@ -93,6 +122,7 @@ class _Metrics(Collector):
             refused.add_metric([station, reason], count)
         yield refused
         for name, value, text in (
+            ("telemetry_downsampled", self.node.line.downsampled, "machine states not recorded"),
             ("batches_sent", up.batches_sent, "MQTT messages of events published"),
             ("events_sent", up.events_sent, "events published, resends included"),
             ("resends", up.resends, "times unacknowledged events were sent again"),
@@ -120,6 +150,28 @@ def create_app(node: EdgeNode, *, manage: bool = True) -> FastAPI:
     @app.get("/health")
     def health() -> dict[str, Any]:
         return {"status": "ok", "edge_id": node.edge_id, "mqtt_connected": node.uplink.connected}
+
+    @app.get("/ready")
+    async def ready() -> JSONResponse:
+        """Ready when the store takes a write; the broker and central are not needed."""
+        checks: dict[str, str] = {}
+        try:
+            # an empty unit of work: BEGIN IMMEDIATE and COMMIT through the one writer
+            done = node.writer.submit(lambda _: None)
+            await asyncio.wait_for(asyncio.wrap_future(done), READY_TIMEOUT_S)
+            checks["store"] = "ok"
+        except TimeoutError:
+            checks["store"] = f"no commit within {READY_TIMEOUT_S:g} s"
+        except Exception as exc:  # the answer to a probe is the error, not a 500
+            checks["store"] = f"not writable: {exc}"
+        checks["mqtt"] = "connected" if node.uplink.connected else "disconnected"
+        if node.outbox.restored_seq is not None:
+            checks["sequence"] = "restored: waiting for central's sequence number"
+        ok = checks["store"] == "ok"
+        return JSONResponse(
+            {"status": "ready" if ok else "not_ready", "edge_id": node.edge_id, "checks": checks},
+            status_code=200 if ok else 503,
+        )
 
     @app.get("/metrics")
     def metrics() -> Response:
@@ -158,7 +210,10 @@ def create_app(node: EdgeNode, *, manage: bool = True) -> FastAPI:
             future = node.outbox.submit(event.kind, event.station, event.payload, event.ts)
         except ContractError as exc:
             raise ApiError(422, "invalid_event", exc.reason) from None
-        recorded = await asyncio.wrap_future(future)
+        try:
+            recorded = await asyncio.wrap_future(future)
+        except StoreFull as exc:
+            raise ApiError(507, "store_full", str(exc)) from None
         return {"seq": recorded.seq, "event_id": recorded.event_id, "edge_id": node.edge_id}
 
     @app.post("/api/v1/scans", status_code=201)
@@ -167,7 +222,10 @@ def create_app(node: EdgeNode, *, manage: bool = True) -> FastAPI:
         result = node.scans.submit(body.station, body.device, body.input)
         if not result.accepted or result.recorded is None:
             raise ApiError(422, "scan_refused", result.reason or "refused", {"raw": body.input})
-        recorded = await asyncio.wrap_future(result.recorded)
+        try:
+            recorded = await asyncio.wrap_future(result.recorded)
+        except StoreFull as exc:
+            raise ApiError(507, "store_full", str(exc)) from None
         return {
             "accepted": True,
             "meaning": result.meaning,

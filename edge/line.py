@@ -9,6 +9,13 @@ flagged and not booked. Booked pieces feed production reports (station workflows
 Each counter's baseline and booked total are saved in the edge's SQLite file whenever a
 reading moves them, so a restarted edge books the pieces made while it was down (within
 the counter's physical rate) and never books a piece twice.
+
+Machine states are the line's telemetry: while the store is above its high-water mark a
+station's state is recorded at most once per ``telemetry_interval_s`` (the newest state
+waits and is recorded when the interval has passed; a state the machine left again in
+between is never recorded), and while the store is full none is recorded until there is
+room again. The dashboard always shows the live state. Counter saves overwrite one row
+per counter and do not grow the store.
 """
 
 from __future__ import annotations
@@ -63,9 +70,15 @@ class Line:
         outbox: Outbox,
         *,
         clock: Callable[[], float] = time.time,
+        telemetry_interval_s: float = 60.0,
     ) -> None:
         self.outbox = outbox
         self.clock = clock  # wall time, the clock of the readings' timestamps
+        self.telemetry_interval_s = telemetry_interval_s
+        # what each station's machine_state events last said, and when: see _record
+        self._recorded: dict[str, tuple[str, float]] = {}
+        self._deferred: dict[str, dict[str, object]] = {}
+        self.downsampled = 0  # machine states superseded before the store had room for them
         self.stations = {s.name: StationState(s) for s in stations}
         self._by_signal: dict[str, list[tuple[StationState, str]]] = {}
         for state in self.stations.values():
@@ -133,6 +146,8 @@ class Line:
                     state.reason = str(reading.value) or None
                 else:
                     self._state(state, reading)
+        if self._deferred:
+            self._flush_deferred()
 
     def _count(self, state: StationState, role: str, reading: Reading) -> None:
         value = reading.value
@@ -202,6 +217,8 @@ class Line:
             rule = state.settings.state
             if rule and rule.tag.split(".", 1)[0] == device:
                 self._record(state, "offline", error[:200], datetime.now(UTC))
+        if self._deferred:
+            self._flush_deferred()
 
     def _record(self, state: StationState, new: str, reason: str | None, since: datetime) -> None:
         if new == state.machine_state:
@@ -214,17 +231,40 @@ class Line:
         }
         if reason:
             payload["reason"] = reason
+        name = state.settings.name
+        if self._deferred.pop(name, None) is not None:
+            self.downsampled += 1
+        recorded = self._recorded.get(name)
+        if self._may_record(name):
+            self._submit(name, payload)
+        elif recorded is None or recorded[0] != new:
+            self._deferred[name] = payload  # unless the machine is back where it was recorded
+        log.info("machine state", extra={"station": name, "state": new, "reason": reason})
+        self.on_state(name, new, since)
+
+    def _may_record(self, station: str) -> bool:
+        """Telemetry goes in at once below the high-water mark, else once per interval."""
+        level = self.outbox.writer.usage().level
+        if level == "ok":
+            return True
+        if level == "full":
+            return False
+        recorded = self._recorded.get(station)
+        return recorded is None or self.clock() - recorded[1] >= self.telemetry_interval_s
+
+    def _flush_deferred(self) -> None:
+        for station in [s for s in self._deferred if self._may_record(s)]:
+            self._submit(station, self._deferred.pop(station))
+
+    def _submit(self, station: str, payload: dict[str, object]) -> None:
         try:
-            self.outbox.submit("machine_state", state.settings.name, payload)
+            self.outbox.submit("machine_state", station, payload)
         except ContractError as exc:
             log.error(
-                "machine state not recorded",
-                extra={"station": state.settings.name, "reason": exc.reason},
+                "machine state not recorded", extra={"station": station, "reason": exc.reason}
             )
-        log.info(
-            "machine state", extra={"station": state.settings.name, "state": new, "reason": reason}
-        )
-        self.on_state(state.settings.name, new, since)
+            return
+        self._recorded[station] = (str(payload["state"]), self.clock())
 
     def status(self) -> dict[str, dict[str, object]]:
         return {

@@ -33,7 +33,7 @@ class EdgeNode:
         self.address = EdgeAddress(node.site, node.area, node.line, node.name)
         self.edge_id = self.address.path
         layout = TopicLayout(root=settings.mqtt.topic_root)
-        self.writer = Writer(node.data_dir / "edge.db")
+        self.writer = Writer(node.data_dir / "edge.db", budget=settings.store.budget())
         self.outbox = Outbox(self.writer, self.edge_id)
         self.downlink = Downlink(self.writer, self.edge_id, layout)
         self.uplink = Uplink(
@@ -51,7 +51,11 @@ class EdgeNode:
             for cfg in settings.scanners
         ]
 
-        self.line = Line(settings.stations, self.outbox)
+        self.line = Line(
+            settings.stations,
+            self.outbox,
+            telemetry_interval_s=settings.store.telemetry_interval_s,
+        )
         self.coordinators = [build_coordinator(d) for d in settings.devices]
         self.devices = DeviceLoop(self.coordinators, self.line.on_readings, self.line.device_down)
         self.changes = Changes()

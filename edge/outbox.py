@@ -7,6 +7,8 @@ Sequence numbers are per edge, start at 1 and are never reused.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import sqlite3
 import threading
@@ -14,7 +16,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
@@ -23,6 +26,8 @@ from pydantic import ValidationError
 from edge.store import Writer, connect
 from protocols.contract import CONTRACT_VERSION, ContractError, payload_model
 from protocols.contract.ids import new_event_id
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -57,8 +62,20 @@ class OutboxStats:
     last_ack_at: float | None
 
 
+def _renumbered(body: bytes, seq: int) -> bytes:
+    """An encoded envelope with another sequence number (only ``Outbox.resync`` needs it)."""
+    envelope = orjson.loads(body)
+    envelope["seq"] = seq
+    return orjson.dumps(envelope)
+
+
+# Test and bench hook: ``bench faults`` starts an edge with its wall clock jumped this far
+# (seconds, may be negative) to show sequence order never depends on the clock.
+CLOCK_OFFSET = timedelta(seconds=float(os.environ.get("FLOORSYNC_CLOCK_OFFSET_S", "0")))
+
+
 def utc_iso(moment: datetime | None = None) -> str:
-    moment = moment or datetime.now(UTC)
+    moment = moment or datetime.now(UTC) + CLOCK_OFFSET
     if moment.tzinfo is None:
         raise ContractError("timestamps must carry a time zone")
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -82,16 +99,50 @@ class Outbox:
         self._flush_queued = False
         self._load_state(self._reader)
         writer.on_rollback.append(self._load_state)
+        self._closed_marker = Path(f"{writer.path}.closed")
+        self._check_after_crash()
 
     def _load_state(self, conn: sqlite3.Connection) -> None:
-        acked, last_ack_at = conn.execute(
-            "SELECT acked_seq, last_ack_at FROM outbox_state WHERE id = 1"
+        acked, last_ack_at, restored = conn.execute(
+            "SELECT acked_seq, last_ack_at, restored_seq FROM outbox_state WHERE id = 1"
         ).fetchone()
         top = conn.execute("SELECT MAX(seq) FROM outbox").fetchone()[0] or 0
         # Only acknowledged rows are ever deleted, so the newest number is never lost.
         self._last_seq: int = max(top, acked)
         self._acked_seq: int = acked
         self._last_ack_at: float | None = last_ack_at
+        # Restored from a backup and not yet resynced with central: see ``resync``.
+        self.restored_seq: int | None = restored
+
+    def _check_after_crash(self) -> None:
+        """After a crash, ask central where this edge's sequence stands before sending.
+
+        A disk that loses writes it had confirmed (a write cache without power-loss
+        protection) can leave the store behind what central already holds; new events
+        would then reuse numbers central has and be dropped as resends. So a store not
+        closed cleanly is treated like one restored from a backup (see ``resync``). The
+        marker file says the last run closed the store; it is removed at each open.
+        """
+        clean = self._closed_marker.exists()
+        self._closed_marker.unlink(missing_ok=True)
+        _sync_dir(self._closed_marker.parent)
+        if clean or self.restored_seq is not None or self._last_seq == 0:
+            return
+        try:  # kept on disk, so a second crash before central answers asks again
+            self.writer.run(
+                lambda conn: conn.execute(
+                    "UPDATE outbox_state SET restored_seq = ? WHERE id = 1", (self._last_seq,)
+                )
+            )
+        except sqlite3.Error as exc:  # e.g. a full disk: still ask, for this run at least
+            log.error(
+                "could not note the unclean close in the edge store", extra={"error": str(exc)}
+            )
+        self.restored_seq = self._last_seq
+        log.warning(
+            "edge store was not closed cleanly: asking central for its sequence before sending",
+            extra={"edge_id": self.edge_id, "last_seq": self._last_seq},
+        )
 
     @property
     def last_seq(self) -> int:
@@ -158,6 +209,8 @@ class Outbox:
         ]
 
         def unit(conn: sqlite3.Connection) -> tuple[list[Recorded], T]:
+            if group:
+                self.writer.check_room()  # a full store refuses new events, not state updates
             first = self._write(conn, group) if group else self._last_seq + 1
             done = work(conn)
             return [Recorded(first + n, p.event_id) for n, p in enumerate(group)], done
@@ -190,6 +243,7 @@ class Outbox:
             with self._pending_lock:
                 taken.append(self._pending)
                 self._pending, self._flush_queued = [], False
+        self.writer.check_room()  # StoreFull before anything is written
         return self._write(conn, taken[0])
 
     def _inserted(self, done: Future[int], taken: list[list[_Pending]]) -> None:
@@ -241,6 +295,49 @@ class Outbox:
 
         return self.writer.submit(work)
 
+    def resync(self, central_seq: int) -> Future[int]:
+        """Continue a restored store above ``central_seq``, the seq central has applied.
+
+        Central may hold events the edge recorded after the backup was taken, under
+        numbers the restored store hands out again. Rows up to the restore point that
+        central has are dropped; rows recorded since the restore move above
+        ``central_seq``. Returns how many rows were renumbered.
+        """
+
+        def work(conn: sqlite3.Connection) -> int:
+            restored = self.restored_seq
+            if restored is None:
+                return 0
+            shift = max(0, central_seq - restored)
+            conn.execute("DELETE FROM outbox WHERE seq <= ?", (min(central_seq, restored),))
+            moved = conn.execute(
+                "SELECT seq, event_id, kind, station, recorded_at, body FROM outbox"
+                " WHERE seq > ? ORDER BY seq",
+                (restored,),
+            ).fetchall()
+            if shift and moved:
+                conn.execute("DELETE FROM outbox WHERE seq > ?", (restored,))
+                conn.executemany(
+                    "INSERT INTO outbox (seq, event_id, kind, station, recorded_at, body)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (seq + shift, *rest, _renumbered(body, seq + shift))
+                        for seq, *rest, body in moved
+                    ],
+                )
+            acked = max(self._acked_seq, central_seq)
+            now = time.time()
+            conn.execute(
+                "UPDATE outbox_state SET acked_seq = ?, last_ack_at = ?, restored_seq = NULL"
+                " WHERE id = 1",
+                (acked, now),
+            )
+            self._last_seq = max(self._last_seq, restored) + shift
+            self._acked_seq, self._last_ack_at, self.restored_seq = acked, now, None
+            return len(moved) if shift else 0
+
+        return self.writer.submit(work)
+
     def stats(self) -> OutboxStats:
         acked, last = self._acked_seq, self._last_seq
         oldest: float | None = None
@@ -263,3 +360,14 @@ class Outbox:
     def close(self) -> None:
         with self._read_lock:
             self._reader.close()
+        self._closed_marker.touch()
+        _sync_dir(self._closed_marker.parent)
+
+
+def _sync_dir(path: Path) -> None:
+    """Make a file's creation or removal in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge.pins import is_pin_hash
+from edge.store import StoreBudget
 from protocols.count_message import DEFAULT_PATTERN, compile_pattern
 from protocols.serial_lines import Terminator
 
@@ -108,8 +109,12 @@ class DeviceSettings(_Section):
     username: str | None = None
     password: str | None = Field(None, repr=False)
     security: Literal["None", "Sign", "SignAndEncrypt"] = Field(
-        "None", description="OPC UA Basic256Sha256 message security"
+        "None", description="OPC UA message security mode"
     )
+    # None: Basic256Sha256 once security is on; None also survives a dump and reload
+    security_policy: (
+        Literal["Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"] | None
+    ) = Field(None, description="OPC UA security policy, with security on")
     certificate: Path | None = Field(None, description="the edge's application certificate")
     private_key: Path | None = None
     server_certificate: Path | None = Field(None, description="pins the server's certificate")
@@ -127,6 +132,10 @@ class DeviceSettings(_Section):
         missing = [key for key in needs if getattr(self, key) is None]
         if self.kind == "opcua" and self.security != "None":
             missing += [k for k in ("certificate", "private_key") if getattr(self, k) is None]
+        if self.security == "None" and self.security_policy is not None:
+            raise ValueError(
+                f"device {self.name}: security_policy needs security = Sign or SignAndEncrypt"
+            )
         if missing:
             raise ValueError(f"a {self.kind} device needs {', '.join(missing)}")
         if self.kind == "serial_counter":
@@ -226,6 +235,24 @@ class TerminalSettings(_Section):
     pin_lockout_s: float = Field(300.0, gt=0, description="how long a lockout lasts")
 
 
+class StoreSettings(_Section):
+    max_mb: float = Field(
+        0.0, ge=0, description="most the edge's SQLite file may hold; 0: the free disk decides"
+    )
+    high_water: float = Field(
+        0.8, gt=0, lt=1, description="fraction of the limit above which telemetry is downsampled"
+    )
+    min_free_disk_mb: float = Field(
+        64.0, ge=0, description="the store counts as full when the disk has less free than this"
+    )
+    telemetry_interval_s: float = Field(
+        60.0, gt=0, description="above the high-water mark: one machine state a station per this"
+    )
+
+    def budget(self) -> StoreBudget:
+        return StoreBudget(self.max_mb, self.high_water, self.min_free_disk_mb)
+
+
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8081, ge=0, le=65535)
@@ -242,6 +269,7 @@ class EdgeSettings(_Section):
     shifts: list[ShiftSettings] = Field(default_factory=list)
     supervisors: list[SupervisorSettings] = Field(default_factory=list)
     terminal: TerminalSettings = TerminalSettings()
+    store: StoreSettings = StoreSettings()
 
     @model_validator(mode="after")
     def _signals_exist(self) -> EdgeSettings:

@@ -2,7 +2,8 @@
 
 Every step answers 200 ``{accepted, message, view}`` once its events are committed, or
 the one error shape: 422 refused by a rule (the code is the reason), 401 / 429 a wrong
-or locked supervisor PIN, 404 an unknown station, 503 the edge cannot write.
+or locked supervisor PIN, 404 an unknown station, 507 ``store_full`` the edge's store is
+full, 503 the edge cannot write.
 Streams are server-sent events: the view at once, then on every change.
 """
 
@@ -23,7 +24,7 @@ from edge.stations import Refused
 from edge.stations import workflow as wf
 from edge.stations.workflow import InspectionInput, Message
 from edge.views import line_view, station_view
-from edge.workstations import CannotRecord, Denied, NoSuchStation
+from edge.workstations import CannotRecord, Denied, NoSuchStation, StoreIsFull
 from protocols.api import ApiError
 from protocols.changes import event_stream
 
@@ -86,6 +87,8 @@ def _answers() -> Iterator[None]:
             retry = {"retry_after_s": round(exc.locked_for)}
             raise ApiError(429, "pin_locked", exc.message, retry) from None
         raise ApiError(401, "wrong_pin", exc.message) from None
+    except StoreIsFull as exc:
+        raise ApiError(507, "store_full", str(exc)) from None
     except CannotRecord as exc:
         raise ApiError(503, "cannot_record", str(exc)) from None
 

@@ -84,7 +84,10 @@ class Uplink:
         self.events_topic = self.layout.events(address)
         self.ack_topic = self.layout.ack(address)
         self.status_topic = self.layout.status(address)
-        self.client = make_client(broker, client_id=client_id(address), clean=False)
+        # A restored edge starts a clean session: acks queued for the edge it replaces
+        # would tell it a stale sequence number (see ``_probe``).
+        restored = outbox.restored_seq is not None
+        self.client = make_client(broker, client_id=client_id(address), clean=restored)
         self.client.max_inflight_messages_set(max(20, self.settings.window * 2))
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -106,6 +109,7 @@ class Uplink:
         self._inflight: deque[InFlight] = deque()
         self._generation = 0  # bumped by every rewind, so a batch sent across one is not counted
         self._last_progress = time.monotonic()
+        self._probed_at: float | None = None  # a restored edge asked central for its seq
         self._stop = threading.Event()
         self._pump_thread = threading.Thread(target=self._pump, name="uplink-pump", daemon=True)
         self.batches_sent = 0
@@ -191,6 +195,7 @@ class Uplink:
     ) -> None:
         with self._lock:
             self._ready = False
+            self._probed_at = None
         log.warning("uplink disconnected", extra={"edge_id": self.edge_id, "reason": str(rc)})
         self.on_connection(False)
 
@@ -208,6 +213,9 @@ class Uplink:
             return
         if ack.edge_id != self.edge_id:
             log.warning("ignored ack for another edge", extra={"ack_edge_id": ack.edge_id})
+            return
+        if self.outbox.restored_seq is not None:
+            self._resync(ack.acked_seq)
             return
         if ack.acked_seq > self.outbox.last_seq:
             log.error(
@@ -231,6 +239,43 @@ class Uplink:
         if self.on_ack:
             self.on_ack(ack.acked_seq, self.last_ack_wall)
 
+    def _resync(self, central_seq: int) -> None:
+        """The answer to a restored edge's probe: continue above what central has."""
+        with self._lock:
+            if self._probed_at is None:
+                return  # not an answer to this connection's probe
+        restored = self.outbox.restored_seq
+        renumbered = self.outbox.resync(central_seq).result()
+        with self._lock:
+            self._acked_seq = self.outbox.acked_seq
+            self._rewind("resynced after restore")
+            self.last_ack_wall = time.time()
+            self._lock.notify_all()
+        log.warning(
+            "restored edge store resynced with central",
+            extra={
+                "edge_id": self.edge_id,
+                "restored_seq": restored,
+                "central_seq": central_seq,
+                "renumbered": renumbered,
+                "next_seq": self.outbox.last_seq + 1,
+            },
+        )
+
+    def _probe(self) -> None:
+        """Ask central where this edge's sequence stands: an empty batch, answered by an ack.
+
+        A restored edge sends nothing else until the answer comes (``_resync``).
+        """
+        now = time.monotonic()
+        with self._lock:
+            if not self._ready or (
+                self._probed_at is not None and now - self._probed_at < self.settings.ack_timeout_s
+            ):
+                return
+            self._probed_at = now
+        self.client.publish(self.events_topic, encode_batch(self.edge_id, []), qos=1)
+
     # -- the pump (its own thread) ---------------------------------------------
 
     def _rewind(self, why: str) -> None:
@@ -251,6 +296,10 @@ class Uplink:
         s = self.settings
         tokens, refilled = float(s.batch_events), time.monotonic()
         while not self._stop.is_set():
+            if self.outbox.restored_seq is not None:
+                self._probe()
+                self._stop.wait(0.05)
+                continue
             with self._lock:
                 now = time.monotonic()
                 if self._inflight and now - self._last_progress > s.ack_timeout_s:

@@ -10,6 +10,7 @@ from edge.stations import workflow as wf
 
 if TYPE_CHECKING:
     from edge.node import EdgeNode
+    from edge.store import StoreUsage
     from edge.workstations import Workstations, _Station
 
 BACKLOG_WARNING_S = 300.0  # an event older than this still unsent is worth a look
@@ -218,6 +219,9 @@ def line_view(node: EdgeNode) -> dict[str, Any]:
         alarms.append(_alarm("warning", "sync", text, None))
     if node.downlink.current("dispatch_list") is None:
         alarms.append(_alarm("warning", "sync", "No dispatch list from central yet", None))
+    store = node.writer.usage()
+    if store.level != "ok":  # the whole line's trouble: first of its severity (the sort is stable)
+        alarms.insert(0, _store_alarm(store, node.line.telemetry_interval_s))
     alarms.sort(key=lambda a: a["severity"] != "critical")
     return {
         "edge_id": node.edge_id,
@@ -226,6 +230,11 @@ def line_view(node: EdgeNode) -> dict[str, Any]:
         if shift is None
         else {"name": shift[0], "start": shift[1].isoformat(), "end": shift[2].isoformat()},
         "sync": sync,
+        "store": {
+            "level": store.level,
+            "used_bytes": store.used_bytes,
+            "limit_bytes": store.limit_bytes,
+        },
         "stations": stations,
         "alarms": alarms,
     }
@@ -233,6 +242,19 @@ def line_view(node: EdgeNode) -> dict[str, Any]:
 
 def _alarm(severity: str, source: str, text: str, since: str | None) -> dict[str, Any]:
     return {"severity": severity, "source": source, "text": text, "since": since}
+
+
+def _store_alarm(store: StoreUsage, interval_s: float) -> dict[str, Any]:
+    since = _iso(datetime.fromtimestamp(store.since, UTC))
+    used = f"{store.used_bytes / 2**20:.1f} of {(store.limit_bytes or 0) / 2**20:.1f} MB"
+    if store.level == "full":
+        text = (
+            f"Edge store full ({used}): stations cannot record anything. "
+            "Get the backlog to central or free disk space."
+        )
+        return _alarm("critical", "store", text, since)
+    text = f"Edge store {used} used: machine states recorded at most every {interval_s:g} s"
+    return _alarm("warning", "store", text, since)
 
 
 def _device_alarms(node: EdgeNode) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from edge.settings import EdgeSettings, StationSettings
 from edge.stations import Catalog, Refused, ReportPolicy
 from edge.stations import workflow as wf
 from edge.stations.material import LotScan
+from edge.store import StoreFull
 from protocols.barcode import DEFAULT_PATTERNS, ScanError, parse_scan
 from protocols.changes import Changes
 from protocols.contract import ContractError
@@ -57,6 +58,10 @@ class Denied(Exception):
 
 class CannotRecord(Exception):
     """The edge's disk refused the write: nothing was recorded, the worker must know."""
+
+
+class StoreIsFull(CannotRecord):
+    """The store is full: new events are refused until central's acks make room."""
 
 
 @dataclass
@@ -111,6 +116,7 @@ class Workstations:
         line.on_pieces = self._pieces
         line.on_state = self._machine_state
         downlink.on_change = lambda _: self.changes.bump(*self.stations, "line")
+        outbox.writer.on_level.append(lambda _: self.changes.bump("line"))
 
     # -- what the stations check against ------------------------------------------------------
 
@@ -156,7 +162,8 @@ class Workstations:
     def run(self, name: str, step: Step) -> wf.Message:
         """Run ``step`` at station ``name``; the answer once its events are on disk.
 
-        Raises ``Refused`` (nothing changed), ``CannotRecord`` or ``NoSuchStation``.
+        Raises ``Refused`` (nothing changed), ``StoreIsFull`` or ``CannotRecord`` (nothing
+        recorded) or ``NoSuchStation``.
         """
         st = self.station(name)
         with st.lock:
@@ -174,13 +181,16 @@ class Workstations:
                 raise
             new = outcome.state.told(True, outcome.text, None, ctx.now)
             before = st.state
-            self.accepted[name] += 1
             try:
                 self._commit(st, new, outcome.events)
             except ContractError as exc:  # e.g. a lot number longer than the contract allows
                 invalid = Refused("invalid_input", f"Not recorded: {exc.reason}")
                 self._refused(st, invalid, ctx.now)
                 raise invalid from None
+            except StoreIsFull as full:
+                self._refused(st, Refused("store_full", str(full)), ctx.now)
+                raise
+            self.accepted[name] += 1
             self._count_terminal_pieces(st, before, outcome.events, ctx)
         for kind, payload in outcome.events:
             if kind == "operator_login":
@@ -252,6 +262,8 @@ class Workstations:
             future.result()
         except ContractError:
             raise
+        except StoreFull as exc:
+            raise StoreIsFull(str(exc)) from None
         except Exception as exc:
             log.error("station step not recorded", extra={"station": name, "error": str(exc)})
             raise CannotRecord(
@@ -407,6 +419,8 @@ class Workstations:
                 try:
                     self.report_if_due(st)
                     self.end_shift(st)
+                except StoreIsFull:
+                    pass  # the pieces stay counted and are reported once there is room
                 except Exception:  # one station's trouble must not stop the others' reports
                     log.exception("station report failed", extra={"station": st.settings.name})
             now = time.monotonic()

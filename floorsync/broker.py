@@ -1,27 +1,98 @@
-"""The demo's embedded MQTT broker (amqtt), running on its own event loop thread."""
+"""The demo's embedded MQTT broker (amqtt), running on its own event loop thread.
+
+It takes only the logins it is given and applies the same topic rules as the
+Mosquitto ACL that ``floorsync security init`` writes: an edge publishes only its
+own events and status and subscribes only to its own acks and commands.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from amqtt.broker import Broker
+from amqtt.contexts import Action
+from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
+from amqtt.session import Session
+from paho.mqtt.client import topic_matches_sub
+
+from floorsync.security import Identity
 
 log = logging.getLogger(__name__)
+
+
+def _digest(password: str) -> str:
+    # the demo's passwords are random tokens: a plain digest keeps them out of memory
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+class PasswordAuthPlugin(BaseAuthPlugin):
+    """Lets in only a known username with its password; anonymous clients are refused."""
+
+    @dataclass
+    class Config:
+        users: dict[str, str] = field(default_factory=dict)  # username -> sha256 of password
+
+    async def authenticate(self, *, session: Session) -> bool:
+        expected = self.config.users.get(session.username or "")
+        given = _digest(session.password or "")
+        return expected is not None and hmac.compare_digest(expected, given)
+
+
+class TopicAclPlugin(BaseTopicPlugin):
+    """Per username, the topics it may publish to and the filters it may subscribe to."""
+
+    @dataclass
+    class Config:
+        publish: dict[str, list[str]] = field(default_factory=dict)
+        subscribe: dict[str, list[str]] = field(default_factory=dict)
+
+    async def topic_filtering(
+        self,
+        *,
+        session: Session | None = None,
+        topic: str | None = None,
+        action: Action | None = None,
+    ) -> bool:
+        if action is Action.RECEIVE:
+            return True  # checked when it subscribed
+        if not session or not session.username or not topic:
+            return False
+        if action is Action.PUBLISH:
+            allowed = self.config.publish.get(session.username, [])
+            return any(topic_matches_sub(f, topic) for f in allowed)
+        allowed = self.config.subscribe.get(session.username, [])
+        # a wildcard subscription must be one it was granted: "a/#" is not inside "a/+"
+        if "+" in topic or "#" in topic:
+            return topic in allowed
+        return any(topic_matches_sub(f, topic) for f in allowed)
 
 
 class EmbeddedBroker:
     """A pure-Python MQTT 3.1.1 broker for the one-command demo; use Mosquitto beyond that."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+    def __init__(
+        self, logins: Iterable[tuple[Identity, str]], host: str = "127.0.0.1", port: int = 1883
+    ) -> None:
         self.host, self.port = host, port
         self._loop = asyncio.new_event_loop()
+        logins = list(logins)
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
             "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+                f"{__name__}.PasswordAuthPlugin": {
+                    "users": {i.username: _digest(password) for i, password in logins}
+                },
+                f"{__name__}.TopicAclPlugin": {
+                    "publish": {i.username: list(i.publish) for i, _ in logins},
+                    "subscribe": {i.username: list(i.subscribe) for i, _ in logins},
+                },
             },
         }
         self._broker = Broker(config, loop=self._loop)

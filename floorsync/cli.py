@@ -16,9 +16,13 @@ from floorsync.bench.options import (
     api_arguments,
     crm_arguments,
     customers_arguments,
+    faults_arguments,
+    fuzz_arguments,
     ingest_arguments,
+    load_arguments,
     modbus_arguments,
     opcua_arguments,
+    scale_arguments,
     scan_arguments,
     schedule_arguments,
     terminal_arguments,
@@ -45,6 +49,9 @@ def _edge(args: argparse.Namespace) -> int:
             "node.data_dir": str(args.data_dir) if args.data_dir else None,
         },
     )
+    from floorsync import default_secrets
+
+    default_secrets.refuse(default_secrets.edge_defaults(settings))
     logs.setup("edge", args.log_level)
     run(settings)
     return 0
@@ -70,6 +77,52 @@ def _edge_pin_hash(args: argparse.Namespace) -> int:
     return 0
 
 
+def _edge_store(args: argparse.Namespace) -> tuple[Path, str]:
+    """The edge store file and the edge id that ``--config`` names."""
+    from edge.settings import EdgeSettings
+
+    if args.config is None:
+        raise ConfigError(f"floorsync edge {args.task} needs --config, the edge's settings")
+    data_dir = getattr(args, "data_dir", None)
+    overrides = {"node.data_dir": str(data_dir) if data_dir else None}
+    node = load(EdgeSettings, args.config, overrides).node
+    return node.data_dir / "edge.db", f"{node.site}/{node.area}/{node.line}/{node.name}"
+
+
+def _edge_backup(args: argparse.Namespace) -> int:
+    from edge.backup import BackupError, backup
+
+    store, _ = _edge_store(args)
+    try:
+        summary = backup(store, args.to)
+    except BackupError as exc:
+        print(f"floorsync edge backup: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"backed up {store} to {summary.path}: events up to seq {summary.last_seq}, "
+        f"{summary.outbox_depth} not yet acknowledged by central"
+    )
+    return 0
+
+
+def _edge_restore(args: argparse.Namespace) -> int:
+    from edge.backup import BackupError, restore
+
+    store, edge_id = _edge_store(args)
+    try:
+        summary = restore(store, getattr(args, "from"), edge_id)
+    except BackupError as exc:
+        print(f"floorsync edge restore: {exc}", file=sys.stderr)
+        return 1
+    aside = f"; the replaced store is kept as {summary.kept_aside}" if summary.kept_aside else ""
+    print(
+        f"restored {store} (events up to seq {summary.last_seq}, {summary.outbox_depth} "
+        f"unacknowledged){aside}. At start the edge asks central for its sequence and "
+        "continues above it."
+    )
+    return 0
+
+
 def _central(args: argparse.Namespace) -> int:
     from central.main import run
     from central.settings import CentralSettings
@@ -83,37 +136,76 @@ def _central(args: argparse.Namespace) -> int:
             "http.port": args.http_port,
         },
     )
+    from floorsync import default_secrets
+
+    default_secrets.refuse(default_secrets.central_defaults(settings))
     logs.setup("central", args.log_level)
     run(settings)
     return 0
 
 
-def _central_user_add(args: argparse.Namespace) -> int:
-    from central.auth import UserError, create_user
+def _central_user(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from central.auth import UserError, create_user, revoke_user, rotate_user
     from central.db import make_engine, migrate
     from central.settings import CentralSettings
 
     settings = load(CentralSettings, args.config, {"database.url": args.database})
     logs.setup("central", args.log_level)
+    days = getattr(args, "expires_days", None)
+    expires_at = None if days is None else datetime.now(UTC) + timedelta(days=days)
     engine = make_engine(settings.database.url)
     try:
         migrate(engine)
         with engine.begin() as conn:
-            token = create_user(conn, args.name, args.roles)
+            if args.what == "add":
+                token = create_user(conn, args.name, args.roles, expires_at=expires_at)
+            elif args.what == "rotate":
+                token = rotate_user(conn, args.name, expires_at=expires_at)
+            else:
+                revoke_user(conn, args.name)
     except UserError as exc:
-        print(f"floorsync central user add: {exc}", file=sys.stderr)
+        print(f"floorsync central user {args.what}: {exc}", file=sys.stderr)
         return 1
     finally:
         engine.dispose()
-    roles = ", ".join(args.roles)
-    print(f"user {args.name} ({roles}); its token, shown only this once:", file=sys.stderr)
+    if args.what == "revoke":
+        print(f"user {args.name} revoked: its token and sessions no longer work", file=sys.stderr)
+        return 0
+    ends = "" if expires_at is None else f", valid until {expires_at:%Y-%m-%d %H:%M} UTC"
+    about = f"({', '.join(args.roles)})" if args.what == "add" else "has a new token"
+    print(f"user {args.name} {about}{ends}; its token, shown only this once:", file=sys.stderr)
     print(token)
     return 0
 
 
+def _expires_days(text: str) -> int:
+    days = int(text)
+    if not 1 <= days <= 3650:
+        raise argparse.ArgumentTypeError("give 1 to 3650 days")
+    return days
+
+
+def _central_backup(args: argparse.Namespace) -> int:
+    from central.backup import BackupError, backup
+    from central.settings import CentralSettings
+
+    settings = load(CentralSettings, args.config, {"database.url": args.database})
+    try:
+        print(backup(settings.database.url, args.to))
+    except BackupError as exc:
+        print(f"floorsync central backup: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
+    from floorsync.default_secrets import DEMO_ENV
     from floorsync.demo import run
 
+    # the demo's processes inherit this: they may run with the demo's known secrets
+    os.environ[DEMO_ENV] = "1"
     logs.setup("demo", args.log_level)
     return run(
         args.data_dir,
@@ -187,7 +279,10 @@ def _sim_device(args: argparse.Namespace) -> int:
     if args.simulator == "modbus":
         asyncio.run(sims.modbus(args.host, args.port, args.rate))
     elif args.simulator == "opcua":
-        asyncio.run(sims.opcua(args.port or None, args.rate))
+        policy = None if args.security_policy == "None" else args.security_policy
+        asyncio.run(
+            sims.opcua(args.port or None, args.rate, policy, args.security_mode, args.cert_dir)
+        )
     elif args.simulator == "count":
         terminator = TERMINATORS[args.terminator]
         try:
@@ -203,9 +298,11 @@ def _sim_device(args: argparse.Namespace) -> int:
 def _sim_plant(args: argparse.Namespace) -> int:
     import asyncio
 
+    from edge.settings import EdgeSettings
     from simulators import cli as sims
     from simulators.plant import PlantError
 
+    load(EdgeSettings, args.config)  # the edge's own checks and messages, before any device
     logs.setup("sim-plant", args.log_level)
     try:
         asyncio.run(sims.plant(args.config, args.rate))
@@ -213,6 +310,13 @@ def _sim_plant(args: argparse.Namespace) -> int:
         print(f"floorsync sim plant: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _sim_load(args: argparse.Namespace) -> int:
+    from floorsync.bench.scale_load import main
+
+    logs.setup("sim-load", args.log_level)
+    return main(args)
 
 
 def _bench(name: str) -> Handler:
@@ -240,6 +344,26 @@ def _contract_docs(args: argparse.Namespace) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
     print(f"wrote {args.output}")
+    return 0
+
+
+def _security_init(args: argparse.Namespace) -> int:
+    from floorsync import security
+
+    try:
+        edges = security.resolve_edges(args.edges, args.topic_root)
+        security.init(
+            args.out,
+            edges,
+            args.central,
+            args.hostname or ["localhost"],
+            args.port,
+            client_certs=args.client_certs,
+            broker_dir=args.broker_dir,
+        )
+    except security.SecurityError as exc:
+        print(f"floorsync security init: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -332,6 +456,26 @@ def build_parser() -> argparse.ArgumentParser:
         "hash a supervisor PIN for [[supervisors]] pin_hash (asks for it, or reads stdin)",
         "echo 4711 | floorsync edge pin-hash",
     )
+    for task, handler, help_text, example, file_option in (
+        (
+            "backup",
+            _edge_backup,
+            "copy the edge store to a new file, consistently, while the edge runs",
+            "floorsync edge backup --config config/edge.example.toml --to /backup/edge1.db",
+            "--to",
+        ),
+        (
+            "restore",
+            _edge_restore,
+            "put a backup in place of the edge store (the edge must be stopped; the old "
+            "store is kept aside)",
+            "floorsync edge restore --config config/edge.example.toml --from /backup/edge1.db",
+            "--from",
+        ),
+    ):
+        q = _add(edge_tasks, task, handler, help_text, example)
+        q.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="edge settings")
+        q.add_argument(file_option, type=Path, required=True, metavar="FILE")
 
     p = _add(
         sub,
@@ -358,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(
         users,
         "add",
-        _central_user_add,
+        _central_user,
         "make a user with roles and print its token (shown only this once)",
         "floorsync central user add alice --roles sales,planner --db sqlite:///var/central/central.db",
     )
@@ -369,8 +513,45 @@ def build_parser() -> argparse.ArgumentParser:
         type=lambda text: [r.strip() for r in text.split(",") if r.strip()],
         help="comma-separated: planner, sales, service, supervisor, admin",
     )
+    p.add_argument(
+        "--expires-days", type=_expires_days, metavar="N", help="the token ends after N days"
+    )
     p.add_argument("--config", type=Path, help="central settings (TOML); defaults otherwise")
     p.add_argument("--database", "--db", metavar="URL", help="overrides database.url")
+    p = _add(
+        users,
+        "rotate",
+        _central_user,
+        "give a user a new token (printed once); the old one and its sessions stop working",
+        "floorsync central user rotate alice --expires-days 90 --db sqlite:///var/central/central.db",
+    )
+    p.add_argument("name")
+    p.add_argument(
+        "--expires-days", type=_expires_days, metavar="N", help="the token ends after N days"
+    )
+    p.add_argument("--config", type=Path, help="central settings (TOML); defaults otherwise")
+    p.add_argument("--database", "--db", metavar="URL", help="overrides database.url")
+    p = _add(
+        users,
+        "revoke",
+        _central_user,
+        "deactivate a user: its token and every session end at once",
+        "floorsync central user revoke alice --db sqlite:///var/central/central.db",
+    )
+    p.add_argument("name")
+    p.add_argument("--config", type=Path, help="central settings (TOML); defaults otherwise")
+    p.add_argument("--database", "--db", metavar="URL", help="overrides database.url")
+    p = _add(
+        tasks,
+        "backup",
+        _central_backup,
+        "copy central's database to a new file while central runs "
+        "(SQLite: a consistent copy; PostgreSQL: pg_dump's custom format)",
+        "floorsync central backup --database sqlite:///var/central/central.db --to central.db.bak",
+    )
+    p.add_argument("--config", type=Path, help="central settings (TOML); defaults otherwise")
+    p.add_argument("--database", "--db", metavar="URL", help="overrides database.url")
+    p.add_argument("--to", type=Path, required=True, metavar="FILE")
 
     sims = _group(
         sub,
@@ -441,10 +622,27 @@ def build_parser() -> argparse.ArgumentParser:
         "opcua",
         _sim_device,
         "an OPC UA machine (state, counters, cycle time, alarm)",
-        "floorsync sim opcua --port 4840",
+        "floorsync sim opcua --port 4840 --security-policy Basic256Sha256",
     )
     p.add_argument("--port", type=int, default=4840, help="0 picks a free port")
     p.add_argument("--rate", type=float, default=5.0, help="good pieces per second")
+    p.add_argument(
+        "--security-policy",
+        choices=["None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"],
+        default="None",
+        help="the one policy the server requires (default None: no security)",
+    )
+    p.add_argument(
+        "--security-mode",
+        choices=["Sign", "SignAndEncrypt"],
+        help="the one mode it requires (default: either)",
+    )
+    p.add_argument(
+        "--cert-dir",
+        type=Path,
+        default=Path("var/sim-opcua"),
+        help="where the server's certificate is made (kept for the next start)",
+    )
     p = _add(
         sims,
         "scanner",
@@ -476,6 +674,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", type=Path, required=True, help="the edge's settings (TOML)")
     p.add_argument("--rate", type=float, default=5.0, help="good pieces per second")
+    p = _add(
+        sims,
+        "load",
+        _sim_load,
+        "many edges in one process, each recording events at a rate and sending them as the "
+        "edge does (batches, acks, resends); progress every second",
+        "floorsync sim load --edges 50 --rate 200 --broker mqtt://127.0.0.1:1883 --duration 60",
+    )
+    load_arguments(p)
 
     benches = _group(
         sub,
@@ -566,6 +773,15 @@ def build_parser() -> argparse.ArgumentParser:
     crm_arguments(p)
     p = _add(
         benches,
+        "faults",
+        _bench("faults"),
+        "the fault matrix: kill edge / central / broker, cut the network, tear the WAL, ...; "
+        "events lost and duplicated (must be 0) and time to recover, row by row",
+        "floorsync bench faults --rows network_cut --outage-s 30",
+    )
+    faults_arguments(p)
+    p = _add(
+        benches,
         "schedule",
         _bench("schedule"),
         "the scheduler: heuristic and CP-SAT makespans on a job-shop instance, "
@@ -573,6 +789,23 @@ def build_parser() -> argparse.ArgumentParser:
         "floorsync bench schedule ../shared/benchmarks/jobshop/ft10.txt --time-limit 30",
     )
     schedule_arguments(p)
+    p = _add(
+        benches,
+        "fuzz",
+        _bench("fuzz"),
+        "generated bad scans, register blocks and MQTT payloads: no crash, no state change",
+        "floorsync bench fuzz --examples 100000",
+    )
+    fuzz_arguments(p)
+    p = _add(
+        benches,
+        "scale",
+        _bench("scale"),
+        "simulated edges into central workers on PostgreSQL sharing the ingest (MQTT 5 shared "
+        "subscription): events/s, ingest lag p50 / p99, lost and duplicated, vs one worker",
+        "floorsync bench scale --edges 50 --rate 200 --workers 2 --duration 60",
+    )
+    scale_arguments(p)
 
     contracts = _group(
         sub,
@@ -591,6 +824,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", type=Path, default=Path("docs/contract.md"))
     p.add_argument("--check", action="store_true", help="fail if the file is out of date")
+
+    security = _group(
+        sub,
+        "security",
+        "MQTT logins, certificates and broker ACL of a plant",
+        "floorsync security init --edges config/line.example.toml --out var/security",
+        "what",
+        "WHAT",
+    )
+    p = _add(
+        security,
+        "init",
+        _security_init,
+        "write a test CA, the broker's certificate, a login per edge and central worker, "
+        "and a Mosquitto config whose ACL gives each edge only its own topics",
+        "floorsync security init --edges config/line.example.toml plant1/assembly/line2/edge1 "
+        "--out var/security --hostname broker.plant1.example",
+    )
+    p.add_argument(
+        "--edges",
+        nargs="+",
+        required=True,
+        metavar="EDGE",
+        help="the plant's edges: edge config files (.toml) or edge ids site/area/line/edge",
+    )
+    p.add_argument("--out", type=Path, required=True, help="a new directory for the files")
+    p.add_argument(
+        "--central",
+        nargs="+",
+        default=["central"],
+        metavar="NAME",
+        help="central workers' logins (default: central); also their MQTT client ids",
+    )
+    p.add_argument(
+        "--hostname",
+        action="append",
+        help="the broker's host name or address in its certificate and the URLs (repeatable; "
+        "localhost and 127.0.0.1 are always in the certificate)",
+    )
+    p.add_argument("--port", type=int, default=8883, help="the broker's TLS port")
+    p.add_argument(
+        "--client-certs",
+        action="store_true",
+        help="also a client certificate per login; the broker requires them",
+    )
+    p.add_argument(
+        "--broker-dir",
+        type=Path,
+        help="absolute path the broker will read its files from (default: OUT/broker)",
+    )
+    p.add_argument("--topic-root", default="floorsync", help="topic root of edges given by id")
 
     scans = _group(
         sub, "scan", "barcode scans", "floorsync scan explain 'WO-2026-000123'", "what", "WHAT"
@@ -618,7 +902,9 @@ def main(argv: list[str] | None = None) -> int:
         result: int = args.handler(args)
         return result
     except ConfigError as exc:
-        print(f"floorsync {args.command}: configuration error:\n{exc}", file=sys.stderr)
+        reasons = str(exc)  # one line per problem, each naming the file (and line) and key
+        sep = "\n" if "\n" in reasons else " "
+        print(f"floorsync {args.command}: configuration error:{sep}{reasons}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

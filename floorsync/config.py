@@ -39,10 +39,18 @@ def load(model: type[M], path: Path | None, overrides: dict[str, Any] | None = N
     text, data = "", {}
     if path is not None:
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")
             data = tomllib.loads(text)
         except FileNotFoundError:
             raise ConfigError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{path}: not a file but a directory") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     for dotted, value in (overrides or {}).items():

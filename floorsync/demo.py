@@ -22,6 +22,9 @@ from central.auth import UserError, authenticate, create_user
 from central.db import make_engine, migrate
 from floorsync.broker import EmbeddedBroker
 from floorsync.procs import floorsync_cmd, free_port, port_is_free, spawn, stop, wait_http
+from floorsync.security import Identity, broker_url, central_identity, edge_identity, new_password
+from protocols.contract import EdgeAddress, TopicLayout
+from protocols.mqtt import BrokerUrl
 from simulators.station import DEMO_SUPERVISOR
 
 log = logging.getLogger(__name__)
@@ -38,9 +41,14 @@ def demo_line() -> tuple[str, list[tuple[str, str]]]:
     return edge_id, [(s["name"], s["machine"]) for s in config.get("stations", [])]
 
 
-def write_edge_config(path: Path, source: Path = EDGE_CONFIG) -> list[str]:
+def write_edge_config(
+    path: Path, source: Path = EDGE_CONFIG, mqtt_url: str | None = None
+) -> list[str]:
     """The demo edge's config at ``path``, each Modbus port that is taken moved to a free
-    one (another demo, or a test, may be running); where the machines listen."""
+    one (another demo, or a test, may be running); where the machines listen.
+
+    With ``mqtt_url`` (which holds the edge's password) the file is the owner's only.
+    """
     text = source.read_text()
     machines = []
     for device in tomllib.loads(text).get("devices", []):
@@ -54,8 +62,35 @@ def write_edge_config(path: Path, source: Path = EDGE_CONFIG) -> list[str]:
             port = chosen
         machines.append(f"{device['name']} {device['host']}:{port}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    if mqtt_url is None:
+        path.write_text(text)
+    else:
+        _write_secret(path, f'{text.rstrip()}\n\n[mqtt]\nurl = "{mqtt_url}"\n')
     return machines
+
+
+def _write_secret(path: Path, text: str) -> None:
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # a file left by an older demo may be readable by others
+    path.write_text(text)
+
+
+def demo_logins(edge_id: str) -> list[tuple[Identity, str]]:
+    """A fresh random password for the demo edge and for central, made at every start."""
+    layout = TopicLayout()
+    edge = edge_identity(EdgeAddress(*edge_id.split("/")), layout)
+    return [(edge, new_password()), (central_identity("central", [layout]), new_password())]
+
+
+def write_logins(
+    path: Path, logins: list[tuple[Identity, str]], host: str, port: int
+) -> dict[str, str]:
+    """Each login's broker URL by kind ("edge", "central"), also kept in ``path`` (0600)."""
+    urls = {i.kind: broker_url(host, port, i.username, password) for i, password in logins}
+    lines = ["# The demo broker's logins, new at every start of `floorsync demo`."]
+    lines += [f'{kind} = "{url}"' for kind, url in urls.items()]
+    _write_secret(path, "\n".join(lines) + "\n")
+    return urls
 
 
 def prepare_central(database_url: str, edge_id: str, token_file: Path) -> dict[str, Any]:
@@ -108,15 +143,25 @@ def run(
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
 
+    edge_id, stations = demo_line()
     broker: EmbeddedBroker | None = None
+    logins_file = data_dir / "mqtt-logins.toml"
+    # the embedded broker's logins go to edge and central in their config files (0600),
+    # never on a command line that ps shows; an external broker's URL is the user's
+    login_urls: dict[str, str] = {}
+    central_config = data_dir / "central.toml"
     if broker_url is None:
         if not port_is_free(broker_port):
             chosen = free_port()
             print(f"port {broker_port} is taken (another broker?); embedded broker uses {chosen}")
             broker_port = chosen
-        broker = EmbeddedBroker(port=broker_port)
+        logins = demo_logins(edge_id)
+        broker = EmbeddedBroker(logins, port=broker_port)
         broker.start()
         broker_url = broker.url
+        login_urls = write_logins(logins_file, logins, broker.host, broker.port)
+        _write_secret(central_config, f'[mqtt]\nurl = "{login_urls["central"]}"\n')
+    broker_args = [] if login_urls else ["--broker", broker_url]
     central_url = f"http://127.0.0.1:{central_port}"
     edge_url = f"http://127.0.0.1:{edge_port}"
     logs = data_dir / "logs"
@@ -124,17 +169,16 @@ def run(
     names: dict[subprocess.Popen[bytes], str] = {}
     database = f"sqlite:///{data_dir / 'central.db'}"
     edge_config = data_dir / "edge.toml"
-    edge_id, stations = demo_line()
     try:
-        machines = write_edge_config(edge_config)
+        machines = write_edge_config(edge_config, mqtt_url=login_urls.get("edge"))
         company = prepare_central(database, edge_id, data_dir / "central-token")
         central = spawn(
             floorsync_cmd(
                 "central",
+                *(["--config", str(central_config)] if login_urls else []),
                 "--database",
                 database,
-                "--broker",
-                broker_url,
+                *broker_args,
                 "--http-port",
                 str(central_port),
             ),
@@ -157,8 +201,7 @@ def run(
                 str(edge_config),
                 "--data-dir",
                 str(data_dir / "edge"),
-                "--broker",
-                broker_url,
+                *broker_args,
                 "--http-port",
                 str(edge_port),
             ),
@@ -208,7 +251,8 @@ def run(
             f"  supervisor       badge {badge}, PIN {pin}: the demo's own, never for a real line\n"
             f"  machines         {', '.join(machines)} (Modbus TCP, {rate:g} pieces/s each, "
             "logs/plant.log)\n"
-            f"  broker           {broker_url}{' (embedded)' if broker else ''}\n"
+            f"  broker           {BrokerUrl.parse(broker_url)}"  # never its password
+            f"{f' (embedded), logins in {logins_file}' if broker else ''}\n"
             f"  planner          {central_url}/planner  (Gantt, predictions, work-center load)\n"
             f"  customer 360     {central_url}/customers/{seed.MARKER}\n"
             f"  traceability     {central_url}/trace\n"

@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import random
+import re
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -17,13 +18,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 @dataclass(frozen=True)
 class BrokerUrl:
-    """Where a broker is and how to log in; the password never appears in ``str()``."""
+    """Where a broker is and how to log in; ``str()`` and ``repr()`` never show the password."""
 
     host: str
     port: int
     tls: bool = False
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     ca: str | None = None
     cert: str | None = None
     key: str | None = None
@@ -34,14 +35,14 @@ class BrokerUrl:
     def parse(cls, url: str) -> BrokerUrl:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-            raise ValueError(f"broker URL {url!r} must start with mqtt:// or mqtts://")
+            raise ValueError(f"broker URL {_masked(url)!r} must start with mqtt:// or mqtts://")
         if not parts.hostname:
-            raise ValueError(f"broker URL {url!r} has no host")
+            raise ValueError(f"broker URL {_masked(url)!r} has no host")
         tls = parts.scheme in ("mqtts", "ssl")
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         protocol = int(query.get("protocol", "4"))
         if protocol not in (4, 5):
-            raise ValueError(f"broker URL {url!r}: protocol must be 4 (3.1.1) or 5")
+            raise ValueError(f"broker URL {_masked(url)!r}: protocol must be 4 (3.1.1) or 5")
         return cls(
             host=parts.hostname,
             port=parts.port or (8883 if tls else 1883),
@@ -98,3 +99,8 @@ class Backoff:
 
     def reset(self) -> None:
         self.attempt = 0
+
+
+def _masked(url: str) -> str:
+    """``url`` with its password as ``***``: error messages end up in logs."""
+    return re.sub(r"(//[^:/@]*:)[^/]*@", r"\1***@", url)

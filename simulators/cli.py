@@ -6,12 +6,13 @@ import asyncio
 import signal
 import threading
 from pathlib import Path
+from typing import Literal
 
 from protocols.modbus import TagSpec
 from simulators import ptys
 from simulators.count_station import CountStation
 from simulators.modbus import ModbusMachine, Production
-from simulators.opcua import OpcUaMachine
+from simulators.opcua import OpcUaMachine, make_certificate
 from simulators.plant import run_plant
 from simulators.scanner import SAMPLE_SCANS, ScannerSimulator
 
@@ -48,8 +49,20 @@ async def modbus(host: str, port: int, rate: float) -> None:
         await machine.stop()
 
 
-async def opcua(port: int | None, rate: float) -> None:
+async def opcua(
+    port: int | None,
+    rate: float,
+    security_policy: str | None = None,
+    security_mode: Literal["Sign", "SignAndEncrypt"] | None = None,
+    cert_dir: Path = Path("var/sim-opcua"),
+) -> None:
     machine = OpcUaMachine(1, port=port, rate=rate)
+    if security_policy is not None:
+        cert_dir.mkdir(parents=True, exist_ok=True)
+        machine.certificate, machine.private_key = await make_certificate(
+            cert_dir, "server", machine.application_uri, server=True
+        )
+        machine.security_policy, machine.security_mode = security_policy, security_mode
     stop = _stop_on_signals()
     await machine.start()
     print(
@@ -57,6 +70,12 @@ async def opcua(port: int | None, rate: float) -> None:
         "ScrapCount, CycleTime, Alarm)",
         flush=True,
     )
+    if security_policy is not None:
+        mode = security_mode or "Sign or SignAndEncrypt"
+        print(
+            f"requires {security_policy} {mode}; server certificate {machine.certificate}",
+            flush=True,
+        )
     try:
         await stop.wait()
     finally:

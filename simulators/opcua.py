@@ -55,6 +55,18 @@ async def make_certificate(
     return cert, key
 
 
+def _policy_types(
+    policy: str, mode: Literal["Sign", "SignAndEncrypt"] | None
+) -> list[ua.SecurityPolicyType]:
+    """``Aes128_Sha256_RsaOaep`` in ``Sign`` mode is SecurityPolicyType.Aes128Sha256RsaOaep_Sign."""
+    modes = [mode] if mode else ["Sign", "SignAndEncrypt"]
+    name = policy.replace("_", "")
+    try:
+        return [ua.SecurityPolicyType[f"{name}_{m}"] for m in modes]
+    except KeyError:
+        raise ValueError(f"unknown OPC UA security policy {policy!r}") from None
+
+
 class _Passwords(UserManager):
     """Lets in exactly the configured user names with their passwords."""
 
@@ -89,6 +101,8 @@ class OpcUaMachine:
         certificate: Path | None = None,
         private_key: Path | None = None,
         users: Mapping[str, str] | None = None,
+        security_policy: str = "Basic256Sha256",
+        security_mode: Literal["Sign", "SignAndEncrypt"] | None = None,
     ) -> None:
         self.number = number
         self.port = port or free_port()
@@ -101,6 +115,9 @@ class OpcUaMachine:
         self.changes = 0  # data changes written to the server since creation
         self.certificate, self.private_key = certificate, private_key
         self.users = users
+        # with a certificate, the one policy the server requires; in one mode or in both
+        self.security_policy, self.security_mode = security_policy, security_mode
+        _policy_types(security_policy, security_mode)  # an unknown one fails here, not at start
         self.application_uri = f"urn:floorsync:sim:machine{number}"
         self._server: Server | None = None
         self._nodes: dict[str, Node] = {}
@@ -134,12 +151,7 @@ class OpcUaMachine:
         if self.certificate is not None and self.private_key is not None:
             await server.load_certificate(self.certificate)
             await server.load_private_key(self.private_key)
-            server.set_security_policy(
-                [
-                    ua.SecurityPolicyType.Basic256Sha256_Sign,
-                    ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
-                ]
-            )
+            server.set_security_policy(_policy_types(self.security_policy, self.security_mode))
         server.set_identity_tokens([ua.AnonymousIdentityToken])
         if self.users is not None:
             server.iserver.set_user_manager(_Passwords(self.users))

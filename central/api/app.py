@@ -32,6 +32,7 @@ from central.api import (
     routings,
     sales_orders,
     schedule,
+    sessions,
     shipments,
     spine,
     stock,
@@ -44,6 +45,7 @@ from protocols.api import install_error_handlers
 
 RESOURCES = (
     me,
+    sessions,
     customers,
     items,
     routings,

@@ -1,5 +1,6 @@
 """What a route needs: who is asking, a unit of work that may be retried, a page.
 
+CurrentUser             the user of the bearer token (an API token or a page's session)
 Db                      the engine, once the bearer token is checked (reads)
 writer(roles)           a Write for users with one of ``roles`` (writes)
 Paged / PagedById       ``limit`` and ``after`` of a keyset page
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request, Response
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from central.api import idempotency
 from central.api.errors import Forbidden, Unauthenticated
-from central.auth import User, authenticate
+from central.auth import User, authenticate, touch_session
 from central.db import reading, writing
 from central.service import CentralSync
 from protocols.api import ApiError
@@ -30,8 +31,11 @@ MAX_ID = 2**63 - 1  # the largest id (or any BIGINT) a database takes: beyond it
 
 _bearer = HTTPBearer(
     auto_error=False,
-    description="a user's token, as `floorsync central user add` printed it",
+    description="a user's API token, as `floorsync central user add` printed it, or a"
+    " session token from `POST /api/v1/sessions`",
 )
+UNKNOWN_TOKEN = "the token is unknown, expired or its user inactive"
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 def engine_of(request: Request) -> Engine:
@@ -46,16 +50,29 @@ def sync_of(request: Request) -> CentralSync:
 Sync = Annotated[CentralSync, Depends(sync_of)]
 
 
+def now_of(request: Request) -> datetime:
+    """The time: the app's ``state.clock`` when a test set one."""
+    clock: Callable[[], datetime] | None = getattr(request.app.state, "clock", None)
+    return datetime.now(UTC) if clock is None else clock()
+
+
 def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     if credentials is None:
         raise Unauthenticated("this needs a bearer token: Authorization: Bearer <token>")
-    with reading(engine_of(request)).connect() as conn:
-        user = authenticate(conn, credentials.credentials)
+    engine, now = engine_of(request), now_of(request)
+    with reading(engine).connect() as conn:
+        user = authenticate(conn, credentials.credentials, now)
     if user is None:
-        raise Unauthenticated("the token is unknown or its user inactive", invalid_token=True)
+        raise Unauthenticated(UNKNOWN_TOKEN, invalid_token=True)
+    if user.session is not None:
+        idle = timedelta(minutes=sync_of(request).settings.auth.idle_minutes)
+        # a session in use stays signed in; written at most once a minute, not on every read
+        if user.session.idle_until - now < idle - min(TOUCH_EVERY, idle / 10):
+            with writing(engine).begin() as conn:
+                touch_session(conn, user.session, now, idle)
     return user
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import Field
 from sqlalchemy import Connection, select
 
-from central.api.deps import Db, Sync, Write, sync_of, writer
+from central.api.deps import UNKNOWN_TOKEN, Db, Sync, Write, now_of, sync_of, writer
 from central.api.errors import Unauthenticated
 from central.api.rows import Body
 from central.auth import PLANNING, authenticate
@@ -208,8 +208,8 @@ def _stream(
 ) -> StreamingResponse:
     sync = sync_of(request)
     with reading(sync.engine).connect() as conn:
-        if authenticate(conn, token) is None:
-            raise Unauthenticated("the token is unknown or its user inactive", invalid_token=True)
+        if authenticate(conn, token, now_of(request)) is None:
+            raise Unauthenticated(UNKNOWN_TOKEN, invalid_token=True)
     return event_stream(
         request, sync.changes, topic, event, lambda: {"at": _now()}, min_gap_s=min_gap_s
     )

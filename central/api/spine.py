@@ -1,23 +1,33 @@
-"""The sync spine's views: health, metrics, edges and their sync state, events, dead letters.
+"""The sync spine's views: health, readiness, metrics, edges and their sync, events, dead letters.
 
 Not behind a token yet (see docs/api.md): securing them is a later issue.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from functools import cache
 from typing import Annotated, Any
 
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from central.db import reading
+from central.db.engine import MIGRATIONS
 from central.db.schema import dead_letters, edge_cursors, edge_status, events, station_totals
+from central.ingest_lag import BUCKETS
 from central.service import CentralSync
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 
@@ -58,6 +68,65 @@ class Metrics(Collector):
             "1 when connected",
             value=int(self.sync.client.is_connected()),
         )
+        yield from self._lag()
+        yield from self._edges()
+
+    def _lag(self) -> Iterator[Any]:
+        lags = self.sync.ingestor.lag.snapshot()
+        histogram = HistogramMetricFamily(
+            "floorsync_central_ingest_lag_seconds",
+            "from an event's ts to its commit at central",
+            labels=["edge_id"],
+        )
+        last = GaugeMetricFamily(
+            "floorsync_central_edge_last_lag_seconds",
+            "ingest lag of the newest event applied",
+            labels=["edge_id"],
+        )
+        applied_at = GaugeMetricFamily(
+            "floorsync_central_edge_last_applied_timestamp_seconds",
+            "wall time central last applied an event of the edge",
+            labels=["edge_id"],
+        )
+        for edge_id, lag in sorted(lags.items()):
+            cumulative, buckets = 0, []
+            for bound, count in zip((*BUCKETS, float("inf")), lag.counts, strict=True):
+                cumulative += count
+                buckets.append(("+Inf" if bound == float("inf") else str(bound), cumulative))
+            histogram.add_metric([edge_id], buckets, lag.total)
+            last.add_metric([edge_id], lag.last_s)
+            applied_at.add_metric([edge_id], lag.last_applied_at)
+        yield from (histogram, last, applied_at)
+
+    def _edges(self) -> Iterator[Any]:
+        """Per edge from the database: applied sequence, and online as the edge last said."""
+        applied = GaugeMetricFamily(
+            "floorsync_central_edge_applied_seq",
+            "every event of the edge up to this seq is applied or dead-lettered",
+            labels=["edge_id"],
+        )
+        online = GaugeMetricFamily(
+            "floorsync_central_edge_online",
+            "1 when the edge's last status message said online",
+            labels=["edge_id"],
+        )
+        try:
+            with reading(self.sync.engine).connect() as conn:
+                cursors = conn.execute(select(edge_cursors)).all()
+                statuses = conn.execute(select(edge_status)).all()
+        except SQLAlchemyError:
+            log.exception("metrics: the database does not answer")
+            up = 0
+        else:
+            up = 1
+            for row in cursors:
+                applied.add_metric([row.edge_id], row.applied_seq)
+            for row in statuses:
+                online.add_metric([row.edge_id], int(row.state == "online"))
+        yield from (applied, online)
+        yield GaugeMetricFamily(
+            "floorsync_central_database_up", "1 when the database answered the scrape", value=up
+        )
 
 
 def registry(sync: CentralSync) -> CollectorRegistry:
@@ -80,6 +149,39 @@ def health(sync: Sync) -> dict[str, Any]:
     with reading(sync.engine).connect() as conn:
         conn.execute(select(1))
     return {"status": "ok", **sync.health()}
+
+
+@cache
+def _schema_head() -> str | None:
+    """The newest migration this software has (read once: it does not change)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+@router.get("/ready")
+def ready(sync: Sync) -> JSONResponse:
+    """Ready when the database answers at the newest schema; MQTT is reported, not required."""
+    checks: dict[str, str] = {}
+    try:
+        with reading(sync.engine).connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+        checks["database"] = "ok"
+        head = _schema_head()
+        checks["schema"] = (
+            "ok"
+            if current == {head}
+            else f"at {', '.join(sorted(current)) or 'nothing'}, this software needs {head}"
+        )
+    except SQLAlchemyError as exc:
+        log.warning("readiness: the database does not answer", extra={"error": str(exc)})
+        checks["database"] = f"does not answer ({type(exc).__name__})"
+    checks["mqtt"] = "connected" if sync.client.is_connected() else "disconnected"
+    ok = checks["database"] == "ok" and checks.get("schema") == "ok"
+    return JSONResponse(
+        {"status": "ready" if ok else "not_ready", "checks": checks},
+        status_code=200 if ok else 503,
+    )
 
 
 @router.get("/metrics")
@@ -128,7 +230,7 @@ def edges(sync: Sync) -> list[dict[str, Any]]:
 def list_events(
     sync: Sync,
     edge_id: str,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, lt=2**63)] = 0,  # seq is a signed 64-bit integer
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[dict[str, Any]]:
     """Stored events of one edge in sequence order."""

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import Engine, Select, func, select
 
 from central.db import reading
@@ -291,6 +292,6 @@ def _excel(value: Any) -> Any:
     # Excel has no time zones: moments are written as UTC
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(UTC).replace(tzinfo=None)
-    if isinstance(value, str):
-        return _inert(value)
+    if isinstance(value, str):  # control characters an xlsx cell cannot hold are dropped
+        return _inert(ILLEGAL_CHARACTERS_RE.sub("", value))
     return value

@@ -88,6 +88,20 @@ users = Table(
     Column("token_hash", String(64), nullable=False, unique=True),  # sha256 hex of the token
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime()),  # the API token's end; none: until revoked
+)
+
+# A page's sign-in: a session token (sha256 kept) that ends at expires_at, or earlier once
+# idle past idle_until (moved on by use).
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    _id(),
+    _ref("users"),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("idle_until", UtcDateTime(), nullable=False),
 )
 
 # One answer per (user, key): a retried create returns the first answer instead of a twin.

@@ -1,4 +1,4 @@
-// FloorSync central pages: what every signed-in desk page shares (sign-in by API token, the
+// FloorSync central pages: what every signed-in desk page shares (sign-in by API token for a session, the
 // API with its error shape, the live stream, small formatters). Each page loads this first and
 // calls FS.start(). Server strings only ever go through textContent.
 "use strict";
@@ -107,6 +107,27 @@ window.FS = (() => {
     $("#token").value = "";
     $("#token").focus();
   }
+  // The pasted API token is traded for a session token that expires (POST /api/v1/sessions);
+  // only the session token is kept, for this tab.
+  async function exchange(apiToken) {
+    const submit = $("#signin button[type=submit]");
+    submit.disabled = true;
+    try {
+      const res = await fetch("/api/v1/sessions", { method: "POST",
+        headers: { Accept: "application/json", "Content-Type": "application/json" }, body: JSON.stringify({ token: apiToken }) });
+      const body = await res.json().catch(() => null);
+      if (res.ok && body && body.token) signIn(body.token);
+      else signOut(((body && body.error) || {}).message || `HTTP ${res.status}`);
+    } catch (e) {
+      signOut("Central is not reachable.");
+    } finally {
+      submit.disabled = false;
+    }
+  }
+  function endSession() {
+    if (token) fetch("/api/v1/sessions/current", { method: "DELETE", headers: { Authorization: "Bearer " + token } }).catch(() => {});
+    signOut(null);
+  }
   function signIn(t) {
     token = t;
     sessionStorage.setItem(TOKEN_KEY, t);
@@ -147,7 +168,7 @@ window.FS = (() => {
     const form = el("form", "panel signin");
     Object.assign(form, { id: "signin", hidden: true, autocomplete: "off" });
     const hint = el("p", "hint", "Paste your API token (as ");
-    hint.append(el("code", null, "floorsync central user add"), " printed it). It is kept for this tab only.");
+    hint.append(el("code", null, "floorsync central user add"), " printed it). It opens a session for this tab that ends after some hours, or when idle.");
     const label = el("label", null, "API token ");
     const input = el("input");
     Object.assign(input, { id: "token", name: "token", type: "password", autocomplete: "off", spellcheck: false, required: true });
@@ -167,9 +188,9 @@ window.FS = (() => {
     $("#signin").addEventListener("submit", (e) => {
       e.preventDefault();
       const t = $("#token").value.trim();
-      if (t) signIn(t);
+      if (t) exchange(t);
     });
-    $("#signout").addEventListener("click", () => signOut(null));
+    $("#signout").addEventListener("click", endSession);
     if (token) signIn(token); else signOut(null);
   }
 

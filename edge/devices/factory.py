@@ -45,6 +45,7 @@ def build(device: DeviceSettings) -> Coordinator:
                 device.security,
                 device.server_certificate,
                 device.application_uri,
+                device.security_policy or "Basic256Sha256",
             )
         return OpcUaCoordinator(
             device.name,

@@ -21,11 +21,32 @@ from typing import Any, Literal, cast
 
 from asyncua import Client, Node, ua
 from asyncua.common import subscription as uasub
-from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from asyncua.crypto.security_policies import (
+    SecurityPolicy,
+    SecurityPolicyAes128Sha256RsaOaep,
+    SecurityPolicyAes256Sha256RsaPss,
+    SecurityPolicyBasic256Sha256,
+)
 
 from edge.devices.base import Coordinator, DeviceError, Quality, Reading, Sink, Value, now_utc
 
-__all__ = ["OpcUaCoordinator", "OpcUaSecurity", "OpcUaTag", "plain_value", "quality_of"]
+__all__ = [
+    "POLICIES",
+    "OpcUaCoordinator",
+    "OpcUaSecurity",
+    "OpcUaTag",
+    "SecurityPolicyName",
+    "plain_value",
+    "quality_of",
+]
+
+# The policies OPC UA still recommends; Basic128Rsa15 and Basic256 (SHA-1) are deprecated.
+SecurityPolicyName = Literal["Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"]
+POLICIES: dict[str, type[SecurityPolicy]] = {
+    "Basic256Sha256": SecurityPolicyBasic256Sha256,
+    "Aes128_Sha256_RsaOaep": SecurityPolicyAes128Sha256RsaOaep,
+    "Aes256_Sha256_RsaPss": SecurityPolicyAes256Sha256RsaPss,
+}
 
 CLOCK = ua.NodeId.from_string(f"i={ua.ObjectIds.Server_ServerStatus_CurrentTime}")
 _ROOT = ua.NodeId.from_string(f"i={ua.ObjectIds.RootFolder}")
@@ -83,13 +104,14 @@ class OpcUaTag:
 
 @dataclass(frozen=True)
 class OpcUaSecurity:
-    """Basic256Sha256 secure channel with the edge's application certificate and key."""
+    """A secure channel (``policy``, ``mode``) with the edge's application certificate and key."""
 
     certificate: Path
     private_key: Path
     mode: Literal["Sign", "SignAndEncrypt"] = "SignAndEncrypt"
     server_certificate: Path | None = None  # pins the server; else taken from its endpoints
     application_uri: str = "urn:floorsync:edge"  # must be the URI in the certificate
+    policy: SecurityPolicyName = "Basic256Sha256"
 
 
 def quality_of(status: ua.StatusCode | None) -> Quality:
@@ -192,7 +214,7 @@ class OpcUaCoordinator(Coordinator):
             client.application_uri = self.security.application_uri
             pinned = self.security.server_certificate
             await client.set_security(
-                SecurityPolicyBasic256Sha256,
+                POLICIES[self.security.policy],
                 str(self.security.certificate),
                 str(self.security.private_key),
                 server_certificate=str(pinned) if pinned else None,

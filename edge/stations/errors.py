@@ -10,6 +10,7 @@ Reason codes (stable, for the terminal and the logs):
 - ``quantity_needed``, ``bad_quantity``, ``over_issue``, ``nothing_pending``
 - ``unknown_defect_code``, ``bad_disposition``, ``bad_rework_operation``
 - ``inspection_required``, ``short_close``
+- ``store_full`` (not a rule: the edge's store has no room; see ``edge.workstations``)
 """
 
 from __future__ import annotations

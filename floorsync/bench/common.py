@@ -2,16 +2,48 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
+import tempfile
 import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import orjson
 
 _emit_lock = threading.Lock()
+
+
+class Say:
+    """Progress lines with the time since the bench started."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def __call__(self, msg: str) -> None:
+        print(f"[{time.monotonic() - self.started:7.1f}s] {msg}", flush=True)
+
+
+def interrupt(signum: int, _frame: FrameType | None) -> None:
+    """A SIGTERM handler: stop the bench as Ctrl-C does, so its processes are stopped."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def work_dir(keep: Path | None, prefix: str) -> Iterator[Path]:
+    """``keep`` (made if missing) for files to look at afterwards, else a temporary one."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)
 
 
 def emit(kind: str, **fields: Any) -> None:

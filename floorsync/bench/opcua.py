@@ -32,7 +32,7 @@ import orjson
 
 from edge.devices.base import Reading
 from edge.devices.opcua import OpcUaCoordinator, OpcUaTag
-from floorsync.bench.common import cpu_seconds, percentile
+from floorsync.bench.common import Say, cpu_seconds, percentile
 from floorsync.bench.options import opcua_arguments as add_arguments
 
 TARGET = 5000.0  # data changes/s delivered, all of them, none late
@@ -65,16 +65,6 @@ class Tally:
                 self.latencies.append((machine, tick, now - reading.source_ts.timestamp()))
 
         return sink
-
-
-class Say:
-    """Progress lines with the time since the bench started."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def __call__(self, msg: str) -> None:
-        print(f"[{time.monotonic() - self.started:7.1f}s] {msg}", flush=True)
 
 
 class FleetProcess:

@@ -113,3 +113,78 @@ def schedule_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--work-centers", type=int, default=50, help="with --synthetic")
     parser.add_argument("--seed", type=int, default=0)
+
+
+def fuzz_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``floorsync bench fuzz``."""
+    parser.add_argument("--examples", type=int, default=100_000, help="generated inputs per target")
+    parser.add_argument("--seed", type=int, default=1, help="the same seed replays a run")
+    parser.add_argument(
+        "--targets",
+        default="scan,station,modbus,contract,ingest",
+        help="comma-separated, of: scan, station, modbus, contract, ingest",
+    )
+    parser.add_argument(
+        "--api-examples",
+        type=int,
+        default=20,
+        help="schemathesis requests per API operation and mode (valid, invalid); 0: skip",
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, help="keep the SQLite files here (default: a temp dir in RAM)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+
+
+def load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``floorsync sim load``."""
+    parser.add_argument("--edges", type=int, default=50, help="simulated edges")
+    parser.add_argument("--rate", type=float, default=200.0, help="events/s each edge records")
+    parser.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="broker URL")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    parser.add_argument(
+        "--site",
+        default="load",
+        help="the edges' site; each run numbers from seq 1, so give a new site for each run "
+        "against the same central (it remembers every edge's sequence)",
+    )
+    parser.add_argument(
+        "--drain-timeout", type=float, default=60.0, help="seconds to wait for the last acks"
+    )
+    parser.add_argument("--json", type=Path, help="also write what each edge sent as JSON")
+
+
+def scale_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``floorsync bench scale``."""
+    parser.add_argument("--edges", type=int, default=50, help="simulated edges")
+    parser.add_argument("--rate", type=float, default=200.0, help="events/s each edge records")
+    parser.add_argument("--workers", type=int, default=2, help="central ingest workers")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load per run")
+    parser.add_argument(
+        "--generators", type=int, default=0, help="load generator processes (0: one per 5,000 ev/s)"
+    )
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the one-worker run at the same load"
+    )
+    parser.add_argument(
+        "--postgres",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        help="admin URL of the PostgreSQL server; a fresh database per run is made and dropped",
+    )
+    parser.add_argument("--mosquitto", default="mosquitto", help="the broker binary")
+    parser.add_argument("--work-dir", type=Path, help="keep logs here (default: a temp dir)")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+
+
+def faults_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``floorsync bench faults``."""
+    parser.add_argument(
+        "--rows", help="comma-separated rows to run (default: all; see docs/benchmarks.md)"
+    )
+    parser.add_argument("--events", type=int, default=3000, help="events per row")
+    parser.add_argument(
+        "--outage-s", type=float, default=120.0, help="how long the network_cut row lasts"
+    )
+    parser.add_argument("--mosquitto", default="mosquitto", help="the broker binary")
+    parser.add_argument("--work-dir", type=Path, help="keep each row's files and logs here")
+    parser.add_argument("--json", type=Path, help="also write the table as JSON")

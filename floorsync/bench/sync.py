@@ -25,19 +25,18 @@ import os
 import signal
 import sqlite3
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import httpx
 import orjson
 
 from floorsync.bench import ceilings, report
+from floorsync.bench.common import Say, interrupt, work_dir
 from floorsync.bench.processes import (
     BenchError,
     Central,
@@ -84,36 +83,12 @@ class Sizes:
         )
 
 
-class Say:
-    """Progress lines with the time since the bench started."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def __call__(self, msg: str) -> None:
-        print(f"[{time.monotonic() - self.started:7.1f}s] {msg}", flush=True)
-
-
-def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-@contextlib.contextmanager
-def _work_dir(keep: Path | None) -> Iterator[Path]:
-    if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
-        yield keep.resolve()
-        return
-    with tempfile.TemporaryDirectory(prefix="floorsync-bench-") as tmp:
-        yield Path(tmp)
-
-
 def main(args: argparse.Namespace) -> int:
     say = Say()
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         sizes = Sizes.from_args(args)
-        with _work_dir(args.work_dir) as work, Processes() as procs:
+        with work_dir(args.work_dir, "floorsync-bench-") as work, Processes() as procs:
             results = run(procs, work, sizes, args, say)
     except KeyboardInterrupt:
         print("bench sync interrupted; its processes are stopped", file=sys.stderr, flush=True)

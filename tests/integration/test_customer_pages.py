@@ -145,6 +145,9 @@ def test_the_customer_360_shows_the_whole_story_and_moves_with_the_floor(
     row = f'#orders tr[data-order="{number}"]'
     page.wait_for_selector(row)
     assert "Poltech" in page.inner_text("#head") or "POLTECH" in page.inner_text("#head")
+    # the page traded the API token for a session and keeps only that
+    kept = page.evaluate("sessionStorage.getItem('floorsync.token')")
+    assert kept and kept != plant.token
     before = page.get_attribute(row, "data-progress")
     assert before == "0"
     page.click(f"{row} button")  # unfold the order's lines and operations

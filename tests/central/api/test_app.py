@@ -11,7 +11,8 @@ def test_openapi_publishes_every_resource_and_the_bearer_scheme(shared_api: Api)
     assert spec["components"]["securitySchemes"]["HTTPBearer"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": "a user's token, as `floorsync central user add` printed it",
+        "description": "a user's API token, as `floorsync central user add` printed it,"
+        " or a session token from `POST /api/v1/sessions`",
     }
     paths = spec["paths"]
     for path in (

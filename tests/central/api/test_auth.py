@@ -130,7 +130,8 @@ def test_an_inactive_users_token_is_refused(sqlite_api: Api, sqlite_engine: Engi
 
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
-    assert response.json()["error"]["message"] == "the token is unknown or its user inactive"
+    message = response.json()["error"]["message"]
+    assert message == "the token is unknown, expired or its user inactive"
 
 
 def test_only_an_admin_overrides_a_credit_hold(shared_api: Api) -> None:
