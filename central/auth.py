@@ -135,7 +135,7 @@ def _user_id(conn: Connection, name: str) -> int:
 
 def _live_api_token(token: str, now: datetime) -> Any:
     return (
-        select(users.c.id, users.c.name, users.c.roles)
+        select(users.c.id, users.c.name, users.c.roles, users.c.expires_at)
         .where(users.c.token_hash == hash_token(token), users.c.active.is_(True))
         .where(or_(users.c.expires_at.is_(None), users.c.expires_at > now))
     )
@@ -180,7 +180,10 @@ def open_session(
         )
     )
     token = secrets.token_urlsafe(32)
+    # a session ends with the API token it was opened with, if that ends sooner
     expires_at = now + lifetime
+    if row.expires_at is not None:
+        expires_at = min(expires_at, row.expires_at)
     session_id = conn.execute(
         insert(user_sessions)
         .values(

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import ValidationError
 
-from edge.store import Writer, connect
+from edge.store import StoreFull, Writer, connect
 from protocols.contract import CONTRACT_VERSION, ContractError, payload_model
 from protocols.contract.ids import new_event_id
 
@@ -97,6 +97,9 @@ class Outbox:
         self._pending_lock = threading.Lock()
         self._pending: list[_Pending] = []
         self._flush_queued = False
+        # an unclean close that could not be noted in the store (a full disk): kept here,
+        # where a rollback's reload of the state does not forget it
+        self._unnoted_crash: int | None = None
         self._load_state(self._reader)
         writer.on_rollback.append(self._load_state)
         self._closed_marker = Path(f"{writer.path}.closed")
@@ -112,7 +115,7 @@ class Outbox:
         self._acked_seq: int = acked
         self._last_ack_at: float | None = last_ack_at
         # Restored from a backup and not yet resynced with central: see ``resync``.
-        self.restored_seq: int | None = restored
+        self.restored_seq: int | None = restored if restored is not None else self._unnoted_crash
 
     def _check_after_crash(self) -> None:
         """After a crash, ask central where this edge's sequence stands before sending.
@@ -134,10 +137,11 @@ class Outbox:
                     "UPDATE outbox_state SET restored_seq = ? WHERE id = 1", (self._last_seq,)
                 )
             )
-        except sqlite3.Error as exc:  # e.g. a full disk: still ask, for this run at least
+        except (sqlite3.Error, StoreFull) as exc:  # a full disk: still ask, for this run
             log.error(
                 "could not note the unclean close in the edge store", extra={"error": str(exc)}
             )
+            self._unnoted_crash = self._last_seq
         self.restored_seq = self._last_seq
         log.warning(
             "edge store was not closed cleanly: asking central for its sequence before sending",
@@ -334,6 +338,7 @@ class Outbox:
             )
             self._last_seq = max(self._last_seq, restored) + shift
             self._acked_seq, self._last_ack_at, self.restored_seq = acked, now, None
+            self._unnoted_crash = None
             return len(moved) if shift else 0
 
         return self.writer.submit(work)

@@ -78,4 +78,18 @@ class ScanRecorder:
             self.refused += 1
             return ScanResult(False, meaning, exc.reason)
         self.accepted += 1
+        # a scanner with no terminal has nobody waiting for the commit: a store that turns
+        # out full must still show in the counts and the log, not vanish
+        recorded.add_done_callback(lambda done: self._not_committed(done, device, station))
         return ScanResult(True, meaning, None, recorded)
+
+    def _not_committed(self, done: Future[Any], device: str, station: str) -> None:
+        error = done.exception()
+        if error is None:
+            return
+        self.accepted -= 1
+        self.refused += 1
+        log.error(
+            "scan not recorded",
+            extra={"device": device, "station": station, "error": str(error)},
+        )

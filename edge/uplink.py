@@ -245,7 +245,15 @@ class Uplink:
             if self._probed_at is None:
                 return  # not an answer to this connection's probe
         restored = self.outbox.restored_seq
-        renumbered = self.outbox.resync(central_seq).result()
+        try:
+            renumbered = self.outbox.resync(central_seq).result()
+        except Exception as exc:  # a full or closed store: the next probe asks again
+            # (raised here it would end paho's network thread, and the edge with it)
+            log.error(
+                "could not resync the edge store with central",
+                extra={"edge_id": self.edge_id, "central_seq": central_seq, "error": str(exc)},
+            )
+            return
         with self._lock:
             self._acked_seq = self.outbox.acked_seq
             self._rewind("resynced after restore")

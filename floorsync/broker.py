@@ -38,11 +38,19 @@ class PasswordAuthPlugin(BaseAuthPlugin):
     @dataclass
     class Config:
         users: dict[str, str] = field(default_factory=dict)  # username -> sha256 of password
+        publish: dict[str, list[str]] = field(default_factory=dict)  # for the will's topic
 
     async def authenticate(self, *, session: Session) -> bool:
         expected = self.config.users.get(session.username or "")
         given = _digest(session.password or "")
-        return expected is not None and hmac.compare_digest(expected, given)
+        if expected is None or not hmac.compare_digest(expected, given):
+            return False
+        # amqtt publishes a will without asking the topic plugin: a will on another edge's
+        # topics (a forged ack) is refused here, with the login
+        if session.will_flag:
+            allowed = self.config.publish.get(session.username or "", [])
+            return any(topic_matches_sub(f, session.will_topic or "") for f in allowed)
+        return True
 
 
 class TopicAclPlugin(BaseTopicPlugin):
@@ -60,10 +68,13 @@ class TopicAclPlugin(BaseTopicPlugin):
         topic: str | None = None,
         action: Action | None = None,
     ) -> bool:
-        if action is Action.RECEIVE:
-            return True  # checked when it subscribed
         if not session or not session.username or not topic:
             return False
+        if action is Action.RECEIVE:
+            # checked when it subscribed, and again here: amqtt resumes a session by client
+            # id alone, so another login could inherit its subscriptions
+            allowed = self.config.subscribe.get(session.username, [])
+            return any(topic_matches_sub(_plain(f), topic) for f in allowed)
         if action is Action.PUBLISH:
             allowed = self.config.publish.get(session.username, [])
             return any(topic_matches_sub(f, topic) for f in allowed)
@@ -72,6 +83,13 @@ class TopicAclPlugin(BaseTopicPlugin):
         if "+" in topic or "#" in topic:
             return topic in allowed
         return any(topic_matches_sub(f, topic) for f in allowed)
+
+
+def _plain(topic_filter: str) -> str:
+    """A shared subscription's filter without its ``$share/<group>/`` prefix."""
+    if topic_filter.startswith("$share/"):
+        return topic_filter.split("/", 2)[2]
+    return topic_filter
 
 
 class EmbeddedBroker:
@@ -87,7 +105,8 @@ class EmbeddedBroker:
             "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
             "plugins": {
                 f"{__name__}.PasswordAuthPlugin": {
-                    "users": {i.username: _digest(password) for i, password in logins}
+                    "users": {i.username: _digest(password) for i, password in logins},
+                    "publish": {i.username: list(i.publish) for i, _ in logins},
                 },
                 f"{__name__}.TopicAclPlugin": {
                     "publish": {i.username: list(i.publish) for i, _ in logins},

@@ -327,7 +327,8 @@ def _receive(conn: Connection, work_orders: list[str], now: datetime) -> None:
         # (a scrap inspection may arrive before the report of the pieces it scraps)
         qualified = max(0, int(order.qualified or 0))
         if order.tracking == "serial":
-            qualified = min(qualified, serial_ceiling(order.quantity))
+            # never below what was received already (before this ceiling existed)
+            qualified = min(qualified, max(serial_ceiling(order.quantity), int(order.received)))
         change = qualified - int(order.received)
         status = order.status
         if status in ("released", "planned"):

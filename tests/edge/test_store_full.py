@@ -174,3 +174,41 @@ def test_a_budget_smaller_than_the_store_starts_full(tmp_path: Path) -> None:
     finally:
         outbox.close()
         writer.close()
+
+
+class DiskFullOnce(Writer):
+    """A writer whose next unit meets a full disk (SQLITE_FULL on the WAL, which a store
+    budget cannot make: it limits the database's pages, not the log's)."""
+
+    full = True
+
+    def run(self, work: Any) -> Any:
+        if self.full:
+            self.full = False
+            raise StoreFull()
+        return super().run(work)
+
+
+def test_a_full_disk_after_an_unclean_stop_still_opens_and_asks_central(tmp_path: Path) -> None:
+    """The unclean close cannot be noted on a full disk: the edge opens all the same and
+    asks central for its sequence before sending, also after a rolled-back write."""
+    writer = Writer(tmp_path / "edge.db")
+    outbox = Outbox(writer, EDGE_ID)
+    for n in range(20):
+        outbox.append("scan", "ST-10", _scan(n))
+    writer.close()  # no outbox.close(): the edge died, no marker says it closed cleanly
+    writer = DiskFullOnce(tmp_path / "edge.db")
+    outbox = Outbox(writer, EDGE_ID)
+    try:
+        assert writer.full is False and outbox.restored_seq == 20
+
+        def fails(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE outbox_state SET last_ack_at = 1")
+            raise RuntimeError("a step that fails and rolls back")
+
+        with pytest.raises(RuntimeError):
+            writer.run(fails)
+        assert outbox.restored_seq == 20, "a rollback's reload keeps the unclean close"
+    finally:
+        outbox.close()
+        writer.close()

@@ -392,6 +392,10 @@ def test_the_demo_broker_takes_only_its_logins(clients: list[Client]) -> None:
 
         assert client(None, "", "anonymous").connect() == NOT_AUTHORIZED
         assert client(EDGE1, "pw-edge2", "wrong").connect() == NOT_AUTHORIZED
+        # a will is a publish too: one on another edge's ack (a forged ack) is refused
+        forger = client(EDGE1, "pw-edge1", "forger")
+        forger.client.will_set(f"{ROOT}/{EDGE2}/ack", b'{"acked_seq": 999}', qos=1)
+        assert forger.connect() == NOT_AUTHORIZED
         central, edge1_client = (
             client("central", "pw-c", "central"),
             client(EDGE1, "pw-edge1", "e1"),

@@ -130,8 +130,13 @@ def test_an_api_token_may_end(sqlite_api: Api, sqlite_engine: Engine, clock: Clo
     with sqlite_engine.begin() as conn:
         token = create_user(conn, "erp", ["sales"], expires_at=clock.now + timedelta(days=30))
     assert me(api, token) == 200 and sign_in(api, token).status_code == 201
-    clock.advance(days=30)
+    # a session opened in the token's last hours ends with the token, not 10 h later
+    clock.advance(days=30, minutes=-60)
+    late = api.ok(sign_in(api, token), 201)
+    assert late["expires_at"] == (clock.now + timedelta(minutes=60)).isoformat()
+    clock.advance(minutes=60)
     assert me(api, token) == 401 and sign_in(api, token).status_code == 401
+    assert me(api, late["token"]) == 401
 
 
 def central_user(*args: str) -> subprocess.CompletedProcess[str]:
