@@ -114,7 +114,8 @@ class EmbeddedBroker:
                 },
             },
         }
-        self._broker = Broker(config, loop=self._loop)
+        self._config = config
+        self._broker: Broker | None = None  # made on its own thread, with its loop current
         self._thread = threading.Thread(target=self._run, name="embedded-broker", daemon=True)
         self._started = threading.Event()
         self._error: BaseException | None = None
@@ -126,6 +127,9 @@ class EmbeddedBroker:
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
+            # amqtt makes futures as it is built, on the thread's current loop: built here,
+            # they belong to the loop that runs it, whatever the caller's thread has set
+            self._broker = Broker(self._config, loop=self._loop)
             self._loop.run_until_complete(self._broker.start())
         except BaseException as exc:  # reported to start()
             self._error = exc
@@ -139,14 +143,17 @@ class EmbeddedBroker:
         if not self._started.wait(timeout):
             raise RuntimeError("embedded broker did not start")
         if self._error:
+            self._thread.join(1.0)
+            self.stop()
             raise RuntimeError(f"embedded broker failed to start: {self._error}")
         log.info("embedded broker listening", extra={"url": self.url})
 
     def stop(self, timeout: float = 3.0) -> None:
-        if not self._thread.is_alive():
-            return
-        future = asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop)
-        with contextlib.suppress(Exception):
-            future.result(timeout)  # amqtt may wait on clients that are already gone
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout)
+        if self._thread.is_alive() and self._broker is not None:
+            future = asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop)
+            with contextlib.suppress(Exception):
+                future.result(timeout)  # amqtt may wait on clients that are already gone
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout)
+        if not self._thread.is_alive() and not self._loop.is_closed():
+            self._loop.close()  # its self-pipe sockets, also after a failed start

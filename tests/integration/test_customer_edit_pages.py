@@ -134,6 +134,7 @@ def merge(plant: Plant, page: Any, sales: Api, admin_token: str) -> None:
     page.click("#signout")
     page.fill("#token", admin_token)
     page.press("#token", "Enter")
+    page.wait_for_selector("#app:not([hidden])")  # the token exchanged for a session
     page.goto(f"{plant.central.url}/customers/NORDHYD")
     page.click("#merge-candidates [data-merge-from='NORDHYD2']")
     page.wait_for_selector("#merge-confirm:not([hidden])")

@@ -123,9 +123,12 @@ def seeded_plant(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[Plant]:
 
 
 def sign_in(page: Any, url: str, token: str) -> None:
+    """Sign in on ``url`` and wait until the page has exchanged the token for a session
+    (or said why not): leaving the page sooner would leave without the session."""
     page.goto(url)
     page.fill("#token", token)
     page.press("#token", "Enter")
+    page.wait_for_selector("#app:not([hidden]), #signin-error:not([hidden])")
 
 
 def wait_changed(page: Any, selector: str, attribute: str, before: str | None) -> None:
