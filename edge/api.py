@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from edge import auth
+from edge.access import Access
+from edge.access import router as access_router
+from edge.idempotency import IdempotencyKey, Keyed, KeyReused
 from edge.node import EdgeNode
+from edge.settings import EdgeSettings
 from edge.store import StoreFull
 from edge.terminal_api import router as terminal_router
 from protocols.api import ApiError, install_error_handlers
 from protocols.contract import ContractError
+from protocols.mqtt import masked_url
 
 READY_TIMEOUT_S = 5.0
+
+T = TypeVar("T")
 
 
 class NewEvent(BaseModel):
@@ -42,6 +51,18 @@ class NewScan(BaseModel):
     station: str
     input: str = Field(max_length=4096)
     device: str = "wedge"
+
+
+async def _committed(future: Future[T]) -> T:
+    """The event's commit, or the error a station is answered with when nothing was."""
+    try:
+        return await asyncio.wrap_future(future)
+    except StoreFull as exc:
+        raise ApiError(507, "store_full", str(exc)) from None
+    except KeyReused as exc:
+        raise ApiError(
+            422, "idempotency_key_reused", str(exc), {"field": "Idempotency-Key"}
+        ) from None
 
 
 class _Metrics(Collector):
@@ -143,7 +164,11 @@ def create_app(node: EdgeNode, *, manage: bool = True) -> FastAPI:
 
     app = FastAPI(title="FloorSync edge", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    app.include_router(terminal_router(node))
+    access = app.state.access = Access(node.workstations)
+    supervising = [Depends(access.need(auth.LINE))]
+    recording = [Depends(access.need(auth.RECORD))]
+    app.include_router(access_router(access))
+    app.include_router(terminal_router(node, access))
     registry = CollectorRegistry()
     registry.register(_Metrics(node))
 
@@ -177,12 +202,12 @@ def create_app(node: EdgeNode, *, manage: bool = True) -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
-    @app.get("/api/v1/status")
+    @app.get("/api/v1/status", dependencies=supervising)
     def status() -> dict[str, Any]:
         """Outbox depth, oldest unacknowledged age, last ack, connection."""
         return node.status()
 
-    @app.get("/api/v1/dispatch-list")
+    @app.get("/api/v1/dispatch-list", dependencies=supervising)
     def dispatch_list(master_data: bool = False) -> dict[str, Any]:
         """The orders central dispatched to this line, as cached; 404 before the first one.
 
@@ -203,29 +228,28 @@ def create_app(node: EdgeNode, *, manage: bool = True) -> FastAPI:
             answer["master_data"] = data[1] if data else None
         return answer
 
-    @app.post("/api/v1/events", status_code=201)
-    async def record(event: NewEvent) -> dict[str, Any]:
-        """Record an event; answers only once it is committed on the edge's disk."""
+    @app.post("/api/v1/events", status_code=201, dependencies=recording)
+    async def record(event: NewEvent, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+        """Record an event; answers only once it is committed on the edge's disk.
+
+        A retry with the same ``Idempotency-Key`` and body gets the first answer again.
+        """
+        key = Keyed.of(idempotency_key, "/api/v1/events", event.model_dump(mode="json"))
         try:
-            future = node.outbox.submit(event.kind, event.station, event.payload, event.ts)
+            future = node.outbox.submit(event.kind, event.station, event.payload, event.ts, key=key)
         except ContractError as exc:
             raise ApiError(422, "invalid_event", exc.reason) from None
-        try:
-            recorded = await asyncio.wrap_future(future)
-        except StoreFull as exc:
-            raise ApiError(507, "store_full", str(exc)) from None
+        recorded = await _committed(future)
         return {"seq": recorded.seq, "event_id": recorded.event_id, "edge_id": node.edge_id}
 
-    @app.post("/api/v1/scans", status_code=201)
-    async def scan(body: NewScan) -> dict[str, Any]:
+    @app.post("/api/v1/scans", status_code=201, dependencies=recording)
+    async def scan(body: NewScan, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
         """Check a scan; an accepted one is answered once its ``scan`` event is committed."""
-        result = node.scans.submit(body.station, body.device, body.input)
+        key = Keyed.of(idempotency_key, "/api/v1/scans", body.model_dump(mode="json"))
+        result = node.scans.submit(body.station, body.device, body.input, key)
         if not result.accepted or result.recorded is None:
             raise ApiError(422, "scan_refused", result.reason or "refused", {"raw": body.input})
-        try:
-            recorded = await asyncio.wrap_future(result.recorded)
-        except StoreFull as exc:
-            raise ApiError(507, "store_full", str(exc)) from None
+        recorded = await _committed(result.recorded)
         return {
             "accepted": True,
             "meaning": result.meaning,
@@ -233,4 +257,26 @@ def create_app(node: EdgeNode, *, manage: bool = True) -> FastAPI:
             "event_id": recorded.event_id,
         }
 
+    @app.get("/api/v1/config", dependencies=[Depends(access.need(auth.CONFIG))])
+    def config() -> dict[str, Any]:
+        """The settings this edge runs with, secrets left out (admin)."""
+        return redacted(node.settings)
+
     return app
+
+
+SECRET = "(set, not shown)"
+
+
+def redacted(settings: EdgeSettings) -> dict[str, Any]:
+    """``settings`` as JSON with every secret replaced: hashes, passwords, URL passwords."""
+    data: dict[str, Any] = settings.model_dump(mode="json")
+    data["mqtt"]["url"] = masked_url(settings.mqtt.url)
+    for supervisor in data["supervisors"]:
+        supervisor["pin_hash"] = SECRET
+    for token in data["api_tokens"]:
+        token["token_hash"] = SECRET
+    for device in data["devices"]:
+        if device.get("password") is not None:
+            device["password"] = SECRET
+    return data

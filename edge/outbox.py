@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import ValidationError
 
+from edge.idempotency import Keyed, KeyReused, Keys
 from edge.store import StoreFull, Writer, connect
 from protocols.contract import CONTRACT_VERSION, ContractError, payload_model
 from protocols.contract.ids import new_event_id
@@ -36,10 +37,14 @@ STATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
 
 @dataclass(frozen=True)
 class Recorded:
-    """What the station is told: the event is committed as number ``seq``."""
+    """What the station is told: the event is committed as number ``seq``.
+
+    ``replayed``: committed by an earlier request with the same idempotency key.
+    """
 
     seq: int
     event_id: str
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class _Pending:
     head: bytes
     tail: bytes
     future: Future[Recorded]
+    keyed: Keyed | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,7 @@ class Outbox:
         self._pending_lock = threading.Lock()
         self._pending: list[_Pending] = []
         self._flush_queued = False
+        self.keys = Keys()
         # an unclean close that could not be noted in the store (a full disk): kept here,
         # where a rollback's reload of the state does not forget it
         self._unnoted_crash: int | None = None
@@ -177,11 +184,22 @@ class Outbox:
         return event_id, self._head % event_id.encode(), b"," + tail[1:]
 
     def submit(
-        self, kind: str, station: str, payload: dict[str, Any], ts: datetime | None = None
+        self,
+        kind: str,
+        station: str,
+        payload: dict[str, Any],
+        ts: datetime | None = None,
+        *,
+        key: Keyed | None = None,
     ) -> Future[Recorded]:
-        """Queue an event for the next group commit; ContractError at once if it is invalid."""
+        """Queue an event for the next group commit; ContractError at once if it is invalid.
+
+        With ``key``, an event already recorded under the key is answered as it was then
+        (``Recorded.replayed``), and a key stored with another request fails the future
+        with KeyReused; either way nothing new is recorded.
+        """
         event_id, head, tail = self.prepare(kind, station, payload, ts)
-        pending = _Pending(event_id, kind, station, time.time(), head, tail, Future())
+        pending = _Pending(event_id, kind, station, time.time(), head, tail, Future(), key)
         with self._pending_lock:
             self._pending.append(pending)
             if not self._flush_queued:
@@ -242,26 +260,73 @@ class Outbox:
         self._last_seq = first + len(group) - 1
         return first
 
-    def _insert(self, conn: sqlite3.Connection, taken: list[list[_Pending]]) -> int:
+    def _insert(
+        self, conn: sqlite3.Connection, taken: list[list[_Pending]]
+    ) -> list[Recorded | Exception]:
         if not taken:  # the writer runs a unit again after a failed group: same events
             with self._pending_lock:
                 taken.append(self._pending)
                 self._pending, self._flush_queued = [], False
-        self.writer.check_room()  # StoreFull before anything is written
-        return self._write(conn, taken[0])
+        answers, fresh, new_keys = self._answers(conn, taken[0])
+        if not fresh:
+            return answers
+        try:
+            self.writer.check_room()  # StoreFull before anything is written
+        except StoreFull as full:
+            # a retry of an event committed before is answered all the same: told
+            # "nothing was recorded", a worker would write it down and book it again
+            return [
+                full if isinstance(a, Recorded) and a.seq > self._last_seq else a for a in answers
+            ]
+        self._write(conn, fresh)
+        if new_keys:
+            self.keys.remember(conn, new_keys)
+        return answers
 
-    def _inserted(self, done: Future[int], taken: list[list[_Pending]]) -> None:
+    def _answers(
+        self, conn: sqlite3.Connection, group: list[_Pending]
+    ) -> tuple[list[Recorded | Exception], list[_Pending], list[tuple[Keyed, int, str]]]:
+        """Each event's answer, the events to write and their keys to store.
+
+        New events are numbered as ``_write`` will number them; a keyed event recorded
+        before, or earlier in this group, is answered from its key instead.
+        """
+        answers: list[Recorded | Exception] = []
+        fresh: list[_Pending] = []
+        new_keys: list[tuple[Keyed, int, str]] = []
+        known: dict[str, tuple[bytes, Recorded]] = {}  # this group's keys: hash, answer
+        for p in group:
+            if p.keyed is not None:
+                earlier = known.get(p.keyed.key)
+                if earlier is None and (stored := self.keys.recall(conn, p.keyed.key)):
+                    earlier = stored[0], Recorded(stored[1], stored[2], replayed=True)
+                if earlier is not None:
+                    request_hash, answer = earlier
+                    answers.append(answer if request_hash == p.keyed.request_hash else KeyReused())
+                    continue
+            recorded = Recorded(self._last_seq + 1 + len(fresh), p.event_id)
+            if p.keyed is not None:
+                known[p.keyed.key] = p.keyed.request_hash, replace(recorded, replayed=True)
+                new_keys.append((p.keyed, recorded.seq, recorded.event_id))
+            fresh.append(p)
+            answers.append(recorded)
+        return answers, fresh, new_keys
+
+    def _inserted(
+        self, done: Future[list[Recorded | Exception]], taken: list[list[_Pending]]
+    ) -> None:
         error = done.exception()
         if not taken:  # the transaction failed before the unit ran: fail what it would take
             with self._pending_lock:
                 taken.append(self._pending)
                 self._pending, self._flush_queued = [], False
         group = taken[0]
-        for offset, p in enumerate(group):
-            if error is None:
-                p.future.set_result(Recorded(done.result() + offset, p.event_id))
+        answers = done.result() if error is None else [error] * len(group)
+        for p, answer in zip(group, answers, strict=True):
+            if isinstance(answer, Recorded):
+                p.future.set_result(answer)
             else:
-                p.future.set_exception(error)
+                p.future.set_exception(answer)
         self._notify()
 
     def append(
@@ -329,6 +394,7 @@ class Outbox:
                         for seq, *rest, body in moved
                     ],
                 )
+                self.keys.renumber(conn, restored, shift)
             acked = max(self._acked_seq, central_seq)
             now = time.time()
             conn.execute(

@@ -12,6 +12,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from edge.idempotency import Keyed
 from edge.outbox import Outbox, Recorded
 from protocols.barcode import DEFAULT_PATTERNS, InternalPattern, ScanError, parse_scan
 from protocols.contract import ContractError
@@ -40,8 +41,11 @@ class ScanRecorder:
         self.accepted = 0
         self.refused = 0
 
-    def submit(self, station: str, device: str, raw: str) -> ScanResult:
-        """Check a scan and queue its event; ``recorded`` resolves once it is committed."""
+    def submit(self, station: str, device: str, raw: str, key: Keyed | None = None) -> ScanResult:
+        """Check a scan and queue its event; ``recorded`` resolves once it is committed.
+
+        With ``key`` a retried scan is answered from its first commit (``Outbox.submit``).
+        """
         try:
             if len(raw) > RAW_LIMIT:
                 raise ScanError(f"scan is longer than {RAW_LIMIT} characters")
@@ -73,19 +77,21 @@ class ScanRecorder:
             },
         }
         try:
-            recorded = self.outbox.submit("scan", station, payload)
+            recorded = self.outbox.submit("scan", station, payload, key=key)
         except ContractError as exc:  # e.g. a station code or a field the contract refuses
             self.refused += 1
             return ScanResult(False, meaning, exc.reason)
         self.accepted += 1
         # a scanner with no terminal has nobody waiting for the commit: a store that turns
         # out full must still show in the counts and the log, not vanish
-        recorded.add_done_callback(lambda done: self._not_committed(done, device, station))
+        recorded.add_done_callback(lambda done: self._settled(done, device, station))
         return ScanResult(True, meaning, None, recorded)
 
-    def _not_committed(self, done: Future[Any], device: str, station: str) -> None:
+    def _settled(self, done: Future[Recorded], device: str, station: str) -> None:
         error = done.exception()
         if error is None:
+            if done.result().replayed:  # a retry, counted when it was first accepted
+                self.accepted -= 1
             return
         self.accepted -= 1
         self.refused += 1

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edge.auth import is_token_hash
 from edge.pins import is_pin_hash
 from edge.store import StoreBudget
 from protocols.count_message import DEFAULT_PATTERN, compile_pattern
@@ -233,6 +234,34 @@ class SupervisorSettings(_Section):
 class TerminalSettings(_Section):
     pin_attempts: int = Field(5, ge=1, description="wrong PINs in a row before a lockout")
     pin_lockout_s: float = Field(300.0, gt=0, description="how long a lockout lasts")
+    session_hours: float = Field(
+        12.0, gt=0, le=24, description="a badge's sign-in ends after this long at the most"
+    )
+    idle_minutes: float = Field(
+        30.0, gt=0, le=720, description="a sign-in left unused this long ends: the terminal locks"
+    )
+    sign_in_attempts: int = Field(
+        10, ge=1, description="failed sign-ins per client address or badge in the window"
+    )
+    sign_in_window_s: float = Field(300.0, gt=0, description="the window those are counted in")
+
+
+class ApiTokenSettings(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="who uses it")
+    role: Literal["integration", "admin"] = Field(
+        "integration", description="integration: events, scans and stations; admin: also config"
+    )
+    token_hash: str = Field(
+        repr=False, description="from `floorsync edge api-token`; never the token itself"
+    )
+
+    @model_validator(mode="after")
+    def _hash_form(self) -> ApiTokenSettings:
+        if not is_token_hash(self.token_hash):
+            raise ValueError(
+                f"api token {self.name}: token_hash is not a hash from `floorsync edge api-token`"
+            )
+        return self
 
 
 class StoreSettings(_Section):
@@ -268,6 +297,7 @@ class EdgeSettings(_Section):
     stations: list[StationSettings] = Field(default_factory=list)
     shifts: list[ShiftSettings] = Field(default_factory=list)
     supervisors: list[SupervisorSettings] = Field(default_factory=list)
+    api_tokens: list[ApiTokenSettings] = Field(default_factory=list)
     terminal: TerminalSettings = TerminalSettings()
     store: StoreSettings = StoreSettings()
 
@@ -276,6 +306,9 @@ class EdgeSettings(_Section):
         names = [s.name for s in self.stations]
         if len(set(names)) != len(names):
             raise ValueError("station names must be unique")
+        tokens = [t.name for t in self.api_tokens]
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("api token names must be unique")
         tags = {f"{d.name}.{tag}" for d in self.devices for tag in d.tag_names()}
         for station in self.stations:
             wanted = [station.good_counter, station.scrap_counter]

@@ -130,6 +130,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         "restore",
         "ALTER TABLE outbox_state ADD COLUMN restored_seq INTEGER;",
     ),
+    (
+        # written with the event it answers for, in one transaction: edge/idempotency.py
+        "idempotency_keys",
+        """
+        CREATE TABLE idempotency_keys (
+            key TEXT PRIMARY KEY,
+            request_hash BLOB NOT NULL,
+            seq INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
+        """,
+    ),
 ]
 
 

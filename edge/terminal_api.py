@@ -1,30 +1,31 @@
 """The station terminal and the supervisor's line dashboard: pages, steps, live streams.
 
-Every step answers 200 ``{accepted, message, view}`` once its events are committed, or
-the one error shape: 422 refused by a rule (the code is the reason), 401 / 429 a wrong
-or locked supervisor PIN, 404 an unknown station, 507 ``store_full`` the edge's store is
-full, 503 the edge cannot write.
+Every API route needs a sign-in (edge.access): an operator's session for their station,
+a supervisor's session or an API token for any. Every step answers 200 ``{accepted,
+message, view}`` once its events are committed, or the one error shape: 422 refused by a
+rule (the code is the reason), 401 / 429 a wrong or locked supervisor PIN, 404 an unknown
+station, 507 ``store_full`` the edge's store is full, 503 the edge cannot write.
 Streams are server-sent events: the view at once, then on every change.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge import auth
+from edge.access import Access, stream_token
+from edge.answers import answers
 from edge.node import EdgeNode
-from edge.stations import Refused
 from edge.stations import workflow as wf
 from edge.stations.workflow import InspectionInput, Message
 from edge.views import line_view, station_view
-from edge.workstations import CannotRecord, Denied, NoSuchStation, StoreIsFull
 from protocols.api import ApiError
 from protocols.changes import event_stream
 
@@ -73,35 +74,20 @@ class SupervisorIn(BaseModel):
     pin: str | None = Field(None, max_length=12, repr=False)
 
 
-@contextmanager
-def _answers() -> Iterator[None]:
-    """The workflow's exceptions as the API's one error shape."""
-    try:
-        yield
-    except NoSuchStation as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
-    except Refused as exc:
-        raise ApiError(422, exc.reason_code, exc.message) from None
-    except Denied as exc:
-        if exc.locked_for:
-            retry = {"retry_after_s": round(exc.locked_for)}
-            raise ApiError(429, "pin_locked", exc.message, retry) from None
-        raise ApiError(401, "wrong_pin", exc.message) from None
-    except StoreIsFull as exc:
-        raise ApiError(507, "store_full", str(exc)) from None
-    except CannotRecord as exc:
-        raise ApiError(503, "cannot_record", str(exc)) from None
-
-
-def router(node: EdgeNode) -> APIRouter:
+def router(node: EdgeNode, access: Access) -> APIRouter:
     ws = node.workstations
     api = APIRouter()
+    # dependencies in the decorators: annotations are strings here, resolved at module level
+    operating = [Depends(access.need(auth.STATION))]
+    watching = [Depends(access.need(auth.STATION, stream=True))]
+    supervising = [Depends(access.need(auth.LINE))]
+    supervising_stream = [Depends(access.need(auth.LINE, stream=True))]
 
     def view(station: str) -> dict[str, Any]:
         return station_view(ws, station, online=node.uplink.connected)
 
     def answer(station: str, step: Callable[[], Message]) -> dict[str, Any]:
-        with _answers():
+        with answers():
             message = step()
         # the step is recorded: whatever happens to the view now must not say otherwise
         try:
@@ -123,7 +109,7 @@ def router(node: EdgeNode) -> APIRouter:
 
     @api.get("/stations/{station}", include_in_schema=False)
     def terminal_page(station: str) -> FileResponse:
-        with _answers():
+        with answers():
             ws.station(station)
         return FileResponse(WEB / "terminal.html", headers={"Cache-Control": "no-cache"})
 
@@ -136,7 +122,7 @@ def router(node: EdgeNode) -> APIRouter:
 
     # -- stations ------------------------------------------------------------------------------
 
-    @api.get("/api/v1/stations")
+    @api.get("/api/v1/stations", dependencies=operating)
     def stations() -> dict[str, Any]:
         """The stations of this line with their terminal pages."""
         return {
@@ -146,25 +132,25 @@ def router(node: EdgeNode) -> APIRouter:
             ]
         }
 
-    @api.get("/api/v1/stations/{station}/view")
+    @api.get("/api/v1/stations/{station}/view", dependencies=operating)
     def station(station: str) -> dict[str, Any]:
         """What the station's terminal shows."""
-        with _answers():
+        with answers():
             return view(station)
 
-    @api.post("/api/v1/stations/{station}/scan")
+    @api.post("/api/v1/stations/{station}/scan", dependencies=operating)
     def scan(station: str, body: ScanIn) -> dict[str, Any]:
         """A scan: badge (log in / out), work order, lot label, defect code, or a quantity."""
         return answer(station, lambda: ws.scan(station, body.input))
 
-    @api.post("/api/v1/stations/{station}/report")
+    @api.post("/api/v1/stations/{station}/report", dependencies=operating)
     def report(station: str, body: ReportIn) -> dict[str, Any]:
         """Good and scrap counted by hand, reported with the counters' unreported pieces."""
         return answer(
             station, lambda: ws.run(station, lambda s, c: wf.report(s, c, body.good, body.scrap))
         )
 
-    @api.post("/api/v1/stations/{station}/inspection")
+    @api.post("/api/v1/stations/{station}/inspection", dependencies=operating)
     def inspection(station: str, body: InspectionIn) -> dict[str, Any]:
         """An inspection of the running operation: defects found and the disposition."""
         given = InspectionInput(
@@ -180,7 +166,7 @@ def router(node: EdgeNode) -> APIRouter:
         )
         return answer(station, lambda: ws.run(station, lambda s, c: wf.inspect(s, c, given)))
 
-    @api.post("/api/v1/stations/{station}/approve")
+    @api.post("/api/v1/stations/{station}/approve", dependencies=operating)
     def approve(station: str, body: SupervisorIn) -> dict[str, Any]:
         """A supervisor approves the over-issue waiting at the station."""
         if not body.supervisor or not body.pin:
@@ -188,32 +174,35 @@ def router(node: EdgeNode) -> APIRouter:
         supervisor, pin = body.supervisor, body.pin
         return answer(station, lambda: ws.approve(station, supervisor, pin))
 
-    @api.post("/api/v1/stations/{station}/close")
+    @api.post("/api/v1/stations/{station}/close", dependencies=operating)
     def close(station: str, body: Annotated[SupervisorIn | None, Body()] = None) -> dict[str, Any]:
         """End the running operation; closing short of the target needs a supervisor."""
         given = body or SupervisorIn()
         return answer(station, lambda: ws.close(station, given.supervisor, given.pin))
 
-    @api.post("/api/v1/stations/{station}/cancel")
+    @api.post("/api/v1/stations/{station}/cancel", dependencies=operating)
     def cancel(station: str) -> dict[str, Any]:
         """Drop the lot waiting for a quantity or approval, and the scanned defect codes."""
         return answer(station, lambda: ws.run(station, lambda s, _c: wf.cancel(s)))
 
-    @api.get("/api/v1/stations/{station}/stream")
+    @api.get("/api/v1/stations/{station}/stream", dependencies=watching)
     async def station_stream(station: str, request: Request) -> StreamingResponse:
-        """Server-sent events: ``view`` at once and on every change."""
-        with _answers():
+        """Server-sent events: ``view`` at once and on every change; ends with the sign-in."""
+        with answers():
             ws.station(station)
-        return event_stream(request, node.changes, station, "view", lambda: view(station))
+        alive = access.alive(stream_token(request))
+        return event_stream(
+            request, node.changes, station, "view", lambda: view(station), alive=alive
+        )
 
     # -- the line ------------------------------------------------------------------------------
 
-    @api.get("/api/v1/line")
+    @api.get("/api/v1/line", dependencies=supervising)
     def line() -> dict[str, Any]:
         """Every station and machine, OEE, alarms and sync health: the supervisor's dashboard."""
         return line_view(node)
 
-    @api.get("/api/v1/line/stream")
+    @api.get("/api/v1/line/stream", dependencies=supervising_stream)
     async def line_stream(request: Request) -> StreamingResponse:
         """Server-sent events: ``line`` at once, on change (at most 4 a second) and every 5 s."""
         return event_stream(
@@ -224,12 +213,13 @@ def router(node: EdgeNode) -> APIRouter:
             lambda: line_view(node),
             refresh_s=LINE_REFRESH_S,
             min_gap_s=LINE_MIN_GAP_S,
+            alive=access.alive(stream_token(request)),
         )
 
     return api
 
 
-_ASSETS = frozenset({"terminal.js", "dashboard.js", "style.css"})
+_ASSETS = frozenset({"terminal.js", "dashboard.js", "signin.js", "style.css"})
 
 
 def _defects(given: list[DefectIn]) -> dict[str, int]:

@@ -85,7 +85,7 @@ class Workstations:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.outbox, self.downlink, self.line, self.changes = outbox, downlink, line, changes
-        self.clock = clock
+        self.settings, self.clock = settings, clock
         self.tz = ZoneInfo(settings.node.timezone)
         self.supervisors = {s.badge: s for s in settings.supervisors}
         self.shifts = shifts_of(settings)
@@ -305,6 +305,21 @@ class Workstations:
         with st.lock:
             self._refused(st, refused, self._now())
         raise refused
+
+    def sign_in(self, name: str, badge: str) -> tuple[str, wf.Message | None]:
+        """An operator signs in at the station's terminal: logged in to its crew unless
+        there already. Returns their name and the login's message (None: already there)."""
+        st = self.station(name)
+        operator = self.catalog().operator(badge)
+        with st.lock:  # the check and the login as one: a badge scan would log them out
+            if badge in st.state.crew.present:
+                return operator.name, None
+            return operator.name, self.run(name, lambda s, c: wf.badge(s, c, badge))
+
+    def present(self, name: str, badge: str) -> bool:
+        """Whether ``badge`` is logged in at station ``name``."""
+        st = self.stations.get(name)
+        return st is not None and badge in st.state.crew.present
 
     def supervisor(self, name: str, badge: str, pin: str) -> str:
         """The supervisor's badge once the PIN is right; ``Denied`` otherwise."""

@@ -77,6 +77,23 @@ def _edge_pin_hash(args: argparse.Namespace) -> int:
     return 0
 
 
+def _edge_api_token(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from edge.auth import new_api_token
+    from edge.settings import ApiTokenSettings
+
+    token, digest = new_api_token()
+    try:
+        ApiTokenSettings(name=args.name, role=args.role, token_hash=digest)
+    except ValidationError as exc:
+        print(f"floorsync edge api-token: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    print(f"token (shown once; give it to {args.name}): {token}")
+    print(f'\n[[api_tokens]]\nname = "{args.name}"\nrole = "{args.role}"\ntoken_hash = "{digest}"')
+    return 0
+
+
 def _edge_store(args: argparse.Namespace) -> tuple[Path, str]:
     """The edge store file and the edge id that ``--config`` names."""
     from edge.settings import EdgeSettings
@@ -224,8 +241,16 @@ def _sim_station(args: argparse.Namespace) -> int:
     from simulators.station import LineStation, StationSimulator
 
     logs.setup("sim-station", args.log_level)
+    token = os.environ.get("FLOORSYNC_EDGE_TOKEN") or None
     sim: LineStation | StationSimulator
     if args.work_order:
+        if token is None:
+            print(
+                "floorsync sim station: --work-order posts raw events, which need an edge API"
+                " token: set FLOORSYNC_EDGE_TOKEN (`floorsync edge api-token`)",
+                file=sys.stderr,
+            )
+            return 2
         sim = StationSimulator(
             args.edge_url,
             args.station,
@@ -234,6 +259,7 @@ def _sim_station(args: argparse.Namespace) -> int:
             machine=args.machine,
             rate=args.rate,
             seed=args.seed,
+            token=token,
         )
     else:
         sim = LineStation(
@@ -242,6 +268,7 @@ def _sim_station(args: argparse.Namespace) -> int:
             rate=args.rate,
             poll_s=args.poll,
             seed=args.seed,
+            token=token,
         )
     signal.signal(signal.SIGTERM, lambda *_: sim.stop())
     with contextlib.suppress(KeyboardInterrupt):
@@ -456,6 +483,16 @@ def build_parser() -> argparse.ArgumentParser:
         "hash a supervisor PIN for [[supervisors]] pin_hash (asks for it, or reads stdin)",
         "echo 4711 | floorsync edge pin-hash",
     )
+    p_token = _add(
+        edge_tasks,
+        "api-token",
+        _edge_api_token,
+        "make an API token for software that talks to the edge; prints it once, and the"
+        " [[api_tokens]] entry (its hash) for the edge's config",
+        "floorsync edge api-token --name mes --role integration",
+    )
+    p_token.add_argument("--name", required=True, help="who uses it (letters, digits, _ . -)")
+    p_token.add_argument("--role", choices=("integration", "admin"), default="integration")
     for task, handler, help_text, example, file_option in (
         (
             "backup",
@@ -566,7 +603,8 @@ def build_parser() -> argparse.ArgumentParser:
         "station",
         _sim_station,
         "a crew at a station terminal working the edge's dispatch list over the terminal API: "
-        "badge login, work order and lot scans, reports, inspections, close",
+        "badge login, work order and lot scans, reports, inspections, close; signs in as the"
+        " demo's supervisor, or with the API token in FLOORSYNC_EDGE_TOKEN",
         "floorsync sim station --edge-url http://127.0.0.1:8081 --station ST-10 --rate 5",
     )
     p.add_argument("--edge-url", required=True)

@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from central import seed
 from central.auth import UserError, authenticate, create_user
 from central.db import make_engine, migrate
+from edge.auth import new_api_token
 from floorsync.broker import EmbeddedBroker
 from floorsync.procs import floorsync_cmd, free_port, port_is_free, spawn, stop, wait_http
 from floorsync.security import Identity, broker_url, central_identity, edge_identity, new_password
@@ -42,14 +43,23 @@ def demo_line() -> tuple[str, list[tuple[str, str]]]:
 
 
 def write_edge_config(
-    path: Path, source: Path = EDGE_CONFIG, mqtt_url: str | None = None
+    path: Path,
+    source: Path = EDGE_CONFIG,
+    mqtt_url: str | None = None,
+    token_hash: str | None = None,
 ) -> list[str]:
     """The demo edge's config at ``path``, each Modbus port that is taken moved to a free
     one (another demo, or a test, may be running); where the machines listen.
 
-    With ``mqtt_url`` (which holds the edge's password) the file is the owner's only.
+    With ``mqtt_url`` (which holds the edge's password) the file is the owner's only;
+    ``token_hash`` adds the demo's admin API token.
     """
     text = source.read_text()
+    if token_hash is not None:
+        text = (
+            f'{text.rstrip()}\n\n[[api_tokens]]\nname = "demo"\nrole = "admin"\n'
+            f'token_hash = "{token_hash}"\n'
+        )
     machines = []
     for device in tomllib.loads(text).get("devices", []):
         if device["kind"] != "modbus_tcp":
@@ -170,7 +180,12 @@ def run(
     database = f"sqlite:///{data_dir / 'central.db'}"
     edge_config = data_dir / "edge.toml"
     try:
-        machines = write_edge_config(edge_config, mqtt_url=login_urls.get("edge"))
+        # the edge's admin API token, new at every start like the broker's logins
+        edge_token, edge_token_hash = new_api_token()
+        _write_secret(data_dir / "edge-token", edge_token + "\n")
+        machines = write_edge_config(
+            edge_config, mqtt_url=login_urls.get("edge"), token_hash=edge_token_hash
+        )
         company = prepare_central(database, edge_id, data_dir / "central-token")
         central = spawn(
             floorsync_cmd(
@@ -269,6 +284,8 @@ def run(
             f"  dispatch list    {edge_url}/api/v1/dispatch-list  (stations "
             f"{', '.join(name for name, _ in stations)} of {edge_id})\n"
             f"  edge status      {edge_url}/api/v1/status\n"
+            f"  edge API token   {edge_token}  (kept in {data_dir / 'edge-token'}; new at "
+            "every start)\n"
             f"  metrics          {central_url}/metrics  {edge_url}/metrics\n"
             f"  logs             {logs}/",
             flush=True,

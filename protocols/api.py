@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +19,20 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
+class Unauthenticated(ApiError):
+    def __init__(self, message: str, *, invalid_token: bool = False) -> None:
+        super().__init__(401, "unauthenticated", message)
+        # RFC 6750: say which scheme, and whether the token given was the problem.
+        self.challenge = 'Bearer error="invalid_token"' if invalid_token else "Bearer"
+
+
+class Forbidden(ApiError):
+    def __init__(self, what: str, roles: Sequence[str]) -> None:
+        super().__init__(
+            403, "forbidden", f"{what} needs the role {' or '.join(roles)}", {"roles": list(roles)}
+        )
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
@@ -28,7 +43,9 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+        headers = {"WWW-Authenticate": exc.challenge} if isinstance(exc, Unauthenticated) else None
+        body = error_body(exc.code, exc.message, exc.details)
+        return JSONResponse(body, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

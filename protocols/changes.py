@@ -71,18 +71,22 @@ def event_stream(
     *,
     refresh_s: float | None = None,
     min_gap_s: float = 0.0,
+    alive: Callable[[], bool] | None = None,
 ) -> StreamingResponse:
     """Server-sent events: ``build()`` at once, on every change of ``topic`` and every
     ``refresh_s``; a ``ping`` when nothing changed for ``HEARTBEAT_S``.
 
     ``build`` runs in the thread pool: it may wait on locks or read a database. When it
-    returns None the stream ends (say, the link it serves was revoked).
+    returns None the stream ends (say, the link it serves was revoked), and so it does
+    once ``alive()`` is False (the sign-in it was opened with ended).
     """
 
     async def events() -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
         seen, sent_at = -1, 0.0
         while not await request.is_disconnected():
+            if alive is not None and not alive():
+                return
             version = changes.version(topic)
             if version != seen or (refresh_s and loop.time() - sent_at >= refresh_s):
                 seen, sent_at = version, loop.time()

@@ -35,14 +35,14 @@ class BrokerUrl:
     def parse(cls, url: str) -> BrokerUrl:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-            raise ValueError(f"broker URL {_masked(url)!r} must start with mqtt:// or mqtts://")
+            raise ValueError(f"broker URL {masked_url(url)!r} must start with mqtt:// or mqtts://")
         if not parts.hostname:
-            raise ValueError(f"broker URL {_masked(url)!r} has no host")
+            raise ValueError(f"broker URL {masked_url(url)!r} has no host")
         tls = parts.scheme in ("mqtts", "ssl")
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         protocol = int(query.get("protocol", "4"))
         if protocol not in (4, 5):
-            raise ValueError(f"broker URL {_masked(url)!r}: protocol must be 4 (3.1.1) or 5")
+            raise ValueError(f"broker URL {masked_url(url)!r}: protocol must be 4 (3.1.1) or 5")
         return cls(
             host=parts.hostname,
             port=parts.port or (8883 if tls else 1883),
@@ -101,6 +101,6 @@ class Backoff:
         self.attempt = 0
 
 
-def _masked(url: str) -> str:
+def masked_url(url: str) -> str:
     """``url`` with its password as ``***``: error messages end up in logs."""
     return re.sub(r"(//[^:/@]*:)[^/]*@", r"\1***@", url)

@@ -150,10 +150,16 @@ def to_issue(
     return issues
 
 
+def _bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class LineStation:
     """A crew working its station's orders at the terminal; see the module docstring.
 
-    ``supervisor`` (badge, PIN) approves closing an operation short of its target.
+    ``supervisor`` (badge, PIN) approves closing an operation short of its target, and
+    signs the terminal in (a supervisor may act at any station) whenever the edge asks;
+    ``token``, an edge API token, is used instead when given.
     """
 
     def __init__(
@@ -166,13 +172,14 @@ class LineStation:
         seed: int | None = None,
         supervisor: tuple[str, str] | None = DEMO_SUPERVISOR,
         backoff_s: float = BACKOFF_S,
+        token: str | None = None,
     ) -> None:
         if rate <= 0 or poll_s <= 0:
             raise ValueError("rate and poll_s must be more than 0")
         self.edge_url = edge_url.rstrip("/")
         self.station = station
         self.rate, self.poll_s, self.backoff_s = rate, poll_s, backoff_s
-        self.supervisor = supervisor
+        self.supervisor, self.token = supervisor, token
         self.random = random.Random(seed)
         self.done: set[Key] = set()  # operations this crew closed, or found closed here
         self.closed = 0
@@ -202,6 +209,10 @@ class LineStation:
             response = self._client.request(
                 method, f"{self.edge_url}{path}", json=body, params=params
             )
+            if response.status_code == 401 and self._sign_in():
+                response = self._client.request(
+                    method, f"{self.edge_url}{path}", json=body, params=params
+                )
         except httpx.HTTPError as exc:
             if not self._unreachable:
                 log.warning("edge unreachable", extra={"station": self.station, "error": str(exc)})
@@ -211,6 +222,21 @@ class LineStation:
             log.info("edge answers again", extra={"station": self.station})
         self._unreachable = False
         return response
+
+    def _sign_in(self) -> bool:
+        """Sign the terminal in as the supervisor (the sign-in ended, or never was)."""
+        assert self._client is not None, "only while running"
+        if self.token is not None or self.supervisor is None:
+            return False
+        badge, pin = self.supervisor
+        body = {"badge": badge, "pin": pin, "station": self.station}
+        response = self._client.post(f"{self.edge_url}/api/v1/sessions", json=body)
+        if response.status_code != 201:
+            self._refused("sign-in", response)
+            return False
+        self._client.headers["Authorization"] = f"Bearer {response.json()['token']}"
+        log.info("signed in", extra={"station": self.station, "badge": badge})
+        return True
 
     def _get(self, path: str, **params: str) -> dict[str, Any] | None:
         response = self._request("GET", path, params=params)
@@ -263,7 +289,7 @@ class LineStation:
 
     def run(self, count: int | None = None) -> None:
         """Work orders until stopped (or ``count`` operations are closed); log the crew out."""
-        with httpx.Client(timeout=10.0) as client:
+        with httpx.Client(timeout=10.0, headers=_bearer(self.token)) as client:
             self._client = client
             try:
                 while not self._stop.is_set() and (count is None or self.closed < count):
@@ -532,9 +558,11 @@ class StationSimulator:
         machine: str | None = None,
         rate: float = 2.0,
         seed: int | None = None,
+        token: str | None = None,
     ) -> None:
         self.edge_url = edge_url.rstrip("/")
         self.station = station
+        self.token = token  # an edge API token (integration): raw events need one
         self.machine = machine or f"M-{station}"
         self.work_order, self.operation = work_order, operation
         self.rate = rate
@@ -584,7 +612,7 @@ class StationSimulator:
 
     def run(self, count: int | None = None) -> None:
         """Post events until stopped (or ``count`` production reports are recorded)."""
-        with httpx.Client(timeout=10.0) as client:
+        with httpx.Client(timeout=10.0, headers=_bearer(self.token)) as client:
             for operator in self.crew:
                 self._post(client, "operator_login", {"operator": operator})
             since = datetime.now(UTC).isoformat()

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from edge.auth import hash_token
 from simulators.threaded import SimThread as SimThread
 
 with warnings.catch_warnings():
@@ -24,6 +25,16 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient as TestClient
 
 REQUIRE = os.environ.get("FLOORSYNC_REQUIRE_SERVICES") == "1"
+
+# An API token every test edge accepts as admin ([[api_tokens]] below); the tests' own.
+EDGE_TOKEN = "fse_tests-only-admin-token-never-used-on-a-line"
+EDGE_AUTH = {"Authorization": f"Bearer {EDGE_TOKEN}"}
+EDGE_API_TOKENS = [
+    {"name": "tests", "role": "admin", "token_hash": hash_token(EDGE_TOKEN)},
+]
+EDGE_API_TOKENS_TOML = (
+    f'[[api_tokens]]\nname = "tests"\nrole = "admin"\ntoken_hash = "{hash_token(EDGE_TOKEN)}"\n'
+)
 PG_ADMIN_URL = os.environ.get(
     "FLOORSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

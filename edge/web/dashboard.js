@@ -180,13 +180,18 @@
   }
   function load() {
     const before = streamViews;
-    return fetch("/api/v1/line", { headers: { Accept: "application/json" } })
-      .then((res) => (res.ok ? res.json() : Promise.reject(new Error("HTTP " + res.status))))
+    return fetch("/api/v1/line", { headers: EdgeSignIn.headers({ Accept: "application/json" }) })
+      .then((res) => {
+        if (res.status === 401) { EdgeSignIn.lost(); return Promise.reject(new Error("signed out")); }
+        return res.ok ? res.json() : Promise.reject(new Error("HTTP " + res.status));
+      })
       .then((v) => { if (streamViews === before) render(v); })
       .catch(() => setStale(true));
   }
   function connect() {
-    source = new EventSource("/api/v1/line/stream");
+    if (source) source.close();
+    if (!EdgeSignIn.signedIn()) return;
+    source = new EventSource(EdgeSignIn.streamUrl("/api/v1/line/stream"));
     source.addEventListener("line", (e) => {
       lastHeard = Date.now();
       streamViews += 1;
@@ -202,8 +207,9 @@
     source.onerror = () => {
       setStale(true);
       lost = true;
-      if (source.readyState === EventSource.CLOSED) {
+      if (source.readyState === EventSource.CLOSED) {  // the edge restarts, or the sign-in ended
         source.close();
+        load();
         setTimeout(connect, 3000);
       }
     };
@@ -222,6 +228,5 @@
 
   const staleFor = el("span", "stale-for");
   $("#stale").append(" ", staleFor);
-  load();
-  connect();
+  EdgeSignIn.start({ station: null, onReady: () => { load(); connect(); } });
 })();

@@ -36,7 +36,10 @@
     if ($("#approval-form").hidden) return $("#scan");
     return $("#approval-badge").value ? $("#approval-pin") : $("#approval-badge");
   }
-  const refocus = () => { if (document.activeElement !== home()) home().focus({ preventScroll: true }); };
+  const refocus = () => {
+    if (EdgeSignIn.locked()) { EdgeSignIn.focus(); return; }
+    if (document.activeElement !== home()) home().focus({ preventScroll: true });
+  };
   document.addEventListener("click", (e) => {
     if (!isField(e.target) && !e.target.closest("[data-jump]")) setTimeout(refocus, 0);
   });
@@ -46,7 +49,7 @@
     if (e.key === "Escape") { refocus(); return; }
     // A scanner typing while a button has focus: its characters belong in the scan input.
     if (e.key.length === 1 && !e.ctrlKey && !e.altKey && !e.metaKey && !isField(document.activeElement)) {
-      $("#scan").focus({ preventScroll: true });
+      if (EdgeSignIn.locked()) EdgeSignIn.focus(); else $("#scan").focus({ preventScroll: true });
     }
   });
   window.addEventListener("focus", () => setTimeout(refocus, 0));
@@ -82,6 +85,10 @@
   // ---- rendering
   function render(v, answer) {
     view = v;
+    const me = EdgeSignIn.me();
+    if (me && me.role === "operator" && !(v.crew || []).some((c) => c.badge === me.badge)) {
+      EdgeSignIn.lost(me.name + " is logged out of this station: the next one scans their badge.");
+    }
     set("#station", v.station || station);
     document.title = "FloorSync " + (v.station || station);
     set("#machine", v.machine || "–");
@@ -225,9 +232,10 @@
   function post(path, body) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    const run = () => fetch(api + path, { method: "POST", headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    const run = () => fetch(api + path, { method: "POST", headers: EdgeSignIn.headers(headers), body: body === undefined ? undefined : JSON.stringify(body) })
       .then(async (res) => {
         const data = await res.json().catch(() => null);
+        if (res.status === 401) { EdgeSignIn.lost(); return false; }
         if (!res.ok) { showError(res.status, data); return false; }
         if (data && data.view) render(data.view, data);
         else showBand({ accepted: true, text: (data && data.message) || "OK", at: now() }, true);
@@ -254,10 +262,11 @@
 
   function load() {
     const before = streamViews;
-    return fetch(api + "/view", { headers: { Accept: "application/json" } })
+    return fetch(api + "/view", { headers: EdgeSignIn.headers({ Accept: "application/json" }) })
       .then(async (res) => {
         const data = await res.json().catch(() => null);
-        if (!res.ok) showError(res.status, data);
+        if (res.status === 401) EdgeSignIn.lost();
+        else if (!res.ok) showError(res.status, data);
         else if (streamViews === before) render(data);  // else a newer view came by the stream meanwhile
       })
       .catch(() => setUnreachable(true));
@@ -268,17 +277,20 @@
   const heard = () => { lastHeard = Date.now(); };
   const setUnreachable = (on) => { $("#unreachable").hidden = !on; document.body.classList.toggle("unreachable", on); };
   function connect() {
-    source = new EventSource(api + "/stream");
+    if (source) source.close();
+    if (!EdgeSignIn.signedIn()) return;
+    source = new EventSource(EdgeSignIn.streamUrl(api + "/stream"));
     source.addEventListener("view", (e) => { heard(); streamViews += 1; render(JSON.parse(e.data)); });
     source.addEventListener("ping", () => { pinged = true; heard(); });
     source.onopen = () => { heard(); setUnreachable(false); if (lost) { lost = false; load(); } };
     source.onerror = () => {
       setUnreachable(true);
       lost = true;
-      if (source.readyState === EventSource.CLOSED) restart(3000);  // e.g. a 5xx while the edge restarts
+      // closed: a 5xx while the edge restarts, or the sign-in ended (the load says which)
+      if (source.readyState === EventSource.CLOSED) { load(); restart(3000); }
     };
   }
-  function restart(delay) { source.close(); setTimeout(connect, delay); }
+  function restart(delay) { if (source) source.close(); setTimeout(connect, delay); }
   // Comment heartbeats are invisible to EventSource: only an "event: ping" lets the page notice a silently dead link.
   setInterval(() => {
     if (pinged && Date.now() - lastHeard > 20000) { pinged = false; lost = true; setUnreachable(true); restart(0); }
@@ -358,7 +370,6 @@
   });
 
   set("#station", station);
-  load();
-  connect();
-  refocus();
+  EdgeSignIn.onMessage = (text) => showBand({ accepted: true, text, at: now() }, true);
+  EdgeSignIn.start({ station, onReady: () => { load(); connect(); refocus(); } });
 })();

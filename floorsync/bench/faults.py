@@ -155,7 +155,9 @@ def table(results: list[RowResult], failed: dict[str, str], names: list[str]) ->
             lines.append("  ".join("-" * w for w in widths))
     legend = (
         "\nproduced: events a station got a 201 for (committed at the edge); unanswered: "
-        "events the edge committed whose answer died with it (the station posted again);"
+        "events central holds that no station was told of: a re-post recorded"
+        "\na second time (stations send an idempotency key, so 0 unless a disk lost the first "
+        "try's key with it);"
         "\nheld back: accepted but not yet at central when the fault was cleared; "
         "lost (N disk): N of them had only the copy the simulated disk destroyed;"
         "\nrecover s: fault cleared -> central holds every accepted event; x baseline: "

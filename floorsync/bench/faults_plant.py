@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from pathlib import Path
 import httpx
 import orjson
 
+from edge.auth import new_api_token
 from floorsync.bench.processes import BenchError, Central, Processes, tail, wait_port
 from floorsync.procs import floorsync_cmd, free_port, wait_http
 
@@ -45,6 +47,8 @@ class Broker:
         )
         self.log = work / "mosquitto.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        token, self.token_hash = new_api_token()  # the stations' API token (integration)
+        self.auth = {"Authorization": f"Bearer {token}"}
 
     def start(self) -> None:
         self.proc = self.procs.start([self.binary, "-c", str(self.conf)], self.log)
@@ -168,6 +172,8 @@ class Edge:
         self.clock_offset_s = 0.0
         self.store_mb = 0.0  # [store] max_mb: the disk_full row gives the edge a small disk
         self.proc: subprocess.Popen[bytes] | None = None
+        token, self.token_hash = new_api_token()  # the stations' API token (integration)
+        self.auth = {"Authorization": f"Bearer {token}"}
 
     def start(self) -> None:
         # small batches and a short ack timeout, as a busy line's edge would resend quickly
@@ -178,6 +184,8 @@ class Edge:
             f"max_rate = {self.max_rate}\n"
             f"[store]\nmax_mb = {self.store_mb}\n"
             + "".join(f'[[stations]]\nname = "ST-{i}"\n' for i in range(STATIONS))
+            + '[[api_tokens]]\nname = "bench"\nrole = "integration"\n'
+            + f'token_hash = "{self.token_hash}"\n'
         )
         cmd = floorsync_cmd(
             "edge",
@@ -212,8 +220,9 @@ class Edge:
 class Stations:
     """Stations posting production reports to the edge; a 201 means committed at the edge.
 
-    A station whose request fails (the edge is down) tries again, as a terminal does; if
-    the edge had committed the first try before it died, that event has no answer.
+    A station whose request fails (the edge is down) tries again, as a terminal does, with
+    the report's idempotency key: if the edge had committed the first try before it died,
+    the retry is answered with that event instead of recording it again.
     """
 
     edge: Edge
@@ -249,7 +258,7 @@ class Stations:
 
     def _station(self, index: int, count: int) -> None:
         start = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
-        with httpx.Client(timeout=10) as client:
+        with httpx.Client(timeout=10, headers=self.edge.auth) as client:
             for n in range(count):
                 good = 1 + n % 7
                 body = {
@@ -264,9 +273,12 @@ class Stations:
                         "period_end": (start + timedelta(seconds=n + 1)).isoformat(),
                     },
                 }
+                key = {"Idempotency-Key": str(uuid.uuid4())}
                 while True:
                     try:
-                        response = client.post(f"{self.edge.url}/api/v1/events", json=body)
+                        response = client.post(
+                            f"{self.edge.url}/api/v1/events", json=body, headers=key
+                        )
                     except httpx.HTTPError:
                         time.sleep(0.05)  # the edge is down: the terminal tries again
                         continue
@@ -286,7 +298,7 @@ class Held:
     rows: int
     lost: int
     duplicated: int
-    unanswered: int  # committed by the edge, but its answer died with the edge
+    unanswered: int  # committed by the edge and never answered: a retry recorded twice
     in_order: bool  # applied in sequence order, 1..n without a gap
     effects_ok: bool  # the station totals count each stored event once
 

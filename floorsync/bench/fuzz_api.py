@@ -115,9 +115,11 @@ def edge(directory: Path, broker_port: int) -> tuple[Any, dict[str, str], Callab
     """The edge's app on a real store with two stations and a cached dispatch list; its
     broker at ``broker_port`` is never connected."""
     from edge.api import create_app
+    from edge.auth import new_api_token
     from edge.node import EdgeNode
     from edge.settings import EdgeSettings
 
+    token, token_hash = new_api_token()
     settings = EdgeSettings.model_validate(
         {
             "node": {
@@ -129,6 +131,7 @@ def edge(directory: Path, broker_port: int) -> tuple[Any, dict[str, str], Callab
             },
             "mqtt": {"url": f"mqtt://127.0.0.1:{broker_port}"},
             "stations": [{"name": "ST-10"}, {"name": "ST-30"}],
+            "api_tokens": [{"name": "schema-fuzz", "role": "admin", "token_hash": token_hash}],
         }
     )
     node = EdgeNode(settings)
@@ -137,7 +140,7 @@ def edge(directory: Path, broker_port: int) -> tuple[Any, dict[str, str], Callab
         ("master_data", COMMAND_MASTER_DATA),
     ):
         node.downlink.handle(LAYOUT.command(EDGE, name), orjson.dumps(body))
-    return create_app(node, manage=False), {}, node.stop
+    return create_app(node, manage=False), {"Authorization": f"Bearer {token}"}, node.stop
 
 
 def run_schema(

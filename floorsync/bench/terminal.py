@@ -31,6 +31,8 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.auth import new_api_token
+from edge.pins import hash_pin
 from floorsync.bench.common import percentile
 from floorsync.bench.processes import BenchError, Processes, find_mosquitto, start_mosquitto
 from floorsync.bench.scan import raw_commit_ms
@@ -45,6 +47,8 @@ ADDRESS = EdgeAddress("plant1", "assembly", "line1", "edge1")
 WO = "WO-2026-000777"
 BOARD, SCREW = "04012345000122", "04012345000139"
 BADGE, HELPER = "EMP-0042", "EMP-0057"
+# the bench line's own supervisor, for the dashboard's sign-in; never a real line's PIN
+SUPERVISOR, SUPERVISOR_PIN = "EMP-0900", "2580"
 CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 SCAN_TARGET_MS = 150.0
 DASHBOARD_TARGET_MS = 1000.0
@@ -127,7 +131,9 @@ def publish_dispatch(
         client.disconnect()
 
 
-def edge_config(work: Path, broker_url: str, scanner: str, press_port: int, poll_s: float) -> Path:
+def edge_config(
+    work: Path, broker_url: str, scanner: str, press_port: int, poll_s: float, token_hash: str
+) -> Path:
     config = work / "edge.toml"
     config.write_text(
         f"""[node]
@@ -162,9 +168,31 @@ name = "ST-10"
 machine = "M-10"
 good_counter = "press.good"
 state = {{ tag = "press.state", values = {{ "0" = "idle", "1" = "running", "3" = "down" }} }}
+
+[[supervisors]]
+badge = "{SUPERVISOR}"
+name = "Bench Supervisor"
+pin_hash = "{hash_pin(SUPERVISOR_PIN, iterations=1000)}"
+
+[[api_tokens]]
+name = "bench"
+role = "admin"
+token_hash = "{token_hash}"
 """
     )
     return config
+
+
+def sign_in(page: Any, badge: str, pin: str | None = None) -> None:
+    """At a locked edge page: the badge scanned (and a supervisor's PIN typed)."""
+    page.wait_for_selector("#signin", state="visible")
+    page.focus("#signin-badge")
+    page.keyboard.type(badge)
+    page.keyboard.press("Enter")
+    if pin is not None:
+        page.wait_for_selector("#signin-pin", state="visible")
+        page.keyboard.type(pin)
+        page.keyboard.press("Enter")
 
 
 def _label(n: int) -> str:
@@ -234,13 +262,17 @@ def main(args: argparse.Namespace) -> int:
         scanner = ScannerSimulator(terminator=b"\r")
         try:
             publish_dispatch(broker_url)
-            config = edge_config(work, broker_url, scanner.device, machine.port, args.poll_s)
+            token, token_hash = new_api_token()
+            auth = {"Authorization": f"Bearer {token}"}
+            config = edge_config(
+                work, broker_url, scanner.device, machine.port, args.poll_s, token_hash
+            )
             edge_url = f"http://127.0.0.1:{free_port()}"
             cmd = floorsync_cmd("edge", "--config", str(config), "--http-port")
             edge = procs.start([*cmd, edge_url.rsplit(":", 1)[1]], work / "edge.log")
             wait_http(f"{edge_url}/health", timeout=60.0, proc=edge)
             deadline = time.monotonic() + 20
-            while httpx.get(f"{edge_url}/api/v1/dispatch-list").status_code != 200:
+            while httpx.get(f"{edge_url}/api/v1/dispatch-list", headers=auth).status_code != 200:
                 if time.monotonic() > deadline:
                     raise BenchError("the dispatch list did not reach the edge")
                 time.sleep(0.05)
@@ -270,10 +302,11 @@ def _run_browser(
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         terminal = browser.new_page()
         terminal.goto(f"{edge_url}/stations/ST-10")
+        sign_in(terminal, BADGE)  # logs Anna in at the station
         terminal.wait_for_function("document.body.dataset.viewAt")
         terminal.evaluate(WATCH_BAND)
 
-        for code, answer in ((BADGE, "Welcome"), (WO, "Started")):  # unmeasured
+        for code, answer in ((WO, "Started"),):  # unmeasured
             scanner.send(code)
             terminal.wait_for_function(
                 "t => document.querySelector('#message').textContent.includes(t)", arg=answer
@@ -299,6 +332,7 @@ def _run_browser(
 
         board = browser.new_page()
         board.goto(f"{edge_url}/line")
+        sign_in(board, SUPERVISOR, SUPERVISOR_PIN)
         board.wait_for_selector('[data-station="ST-10"] .state[data-state="running"]')
         board.evaluate(WATCH_STATE)
 

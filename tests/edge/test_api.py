@@ -14,10 +14,10 @@ import pytest
 
 from edge.api import create_app
 from edge.node import EdgeNode
-from edge.settings import EdgeSettings, MqttSettings, NodeSettings
+from edge.settings import ApiTokenSettings, EdgeSettings, MqttSettings, NodeSettings
 from protocols.contract import Command, TopicLayout, encode, validate_envelope
 from tests.edge.support import ADDRESS, EDGE_ID
-from tests.helpers import TestClient, free_port
+from tests.helpers import EDGE_API_TOKENS, EDGE_AUTH, TestClient, free_port
 
 
 @pytest.fixture
@@ -32,6 +32,7 @@ def node(tmp_path: Path) -> Iterator[EdgeNode]:
             data_dir=tmp_path,
         ),
         mqtt=MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}"),
+        api_tokens=[ApiTokenSettings(**token) for token in EDGE_API_TOKENS],
     )
     edge = EdgeNode(settings)
     yield edge
@@ -40,7 +41,7 @@ def node(tmp_path: Path) -> Iterator[EdgeNode]:
 
 @pytest.fixture
 def client(node: EdgeNode) -> Iterator[TestClient]:
-    with TestClient(create_app(node, manage=False)) as test_client:
+    with TestClient(create_app(node, manage=False), headers=EDGE_AUTH) as test_client:
         yield test_client
 
 
@@ -128,6 +129,51 @@ def test_a_body_that_is_not_json_is_422_invalid_request(client: TestClient, node
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_request"
+    assert stored(node) == []
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
+    client: TestClient, node: EdgeNode
+) -> None:
+    key = {"Idempotency-Key": "ST-1-000042"}
+    first = client.post("/api/v1/events", json=MACHINE_DOWN, headers=key)
+    # the same body, its keys in another order: the same request
+    again = client.post("/api/v1/events", json=dict(reversed(MACHINE_DOWN.items())), headers=key)
+    assert first.status_code == again.status_code == 201, again.text
+    assert first.json() == again.json()
+    assert stored(node) == [(1, first.json()["event_id"], "machine_state")]
+
+    scan, longest = {"station": "ST-10", "input": "EMP-0042"}, {"Idempotency-Key": "s" * 128}
+    scans = [client.post("/api/v1/scans", json=scan, headers=longest) for _ in "12"]
+    assert scans[0].status_code == scans[1].status_code == 201
+    assert scans[0].json() == scans[1].json()
+    assert node.outbox.last_seq == 2
+    assert node.scans.accepted == 1
+
+
+def test_the_same_idempotency_key_for_another_request_is_422_and_records_nothing(
+    client: TestClient, node: EdgeNode
+) -> None:
+    key = {"Idempotency-Key": "k"}
+    assert client.post("/api/v1/events", json=MACHINE_DOWN, headers=key).status_code == 201
+    other = {**MACHINE_DOWN, "ts": "2024-05-01T10:00:02Z"}
+    for path, body in (("events", other), ("scans", {"station": "ST-10", "input": "EMP-0042"})):
+        response = client.post(f"/api/v1/{path}", json=body, headers=key)
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "idempotency_key_reused"
+    assert len(stored(node)) == 1
+    assert node.scans.accepted == 0
+
+
+@pytest.mark.parametrize("key", ["", "k" * 129, "two words", "tab\tkey"])
+def test_a_malformed_idempotency_key_is_422_and_records_nothing(
+    client: TestClient, node: EdgeNode, key: str
+) -> None:
+    response = client.post("/api/v1/events", json=MACHINE_DOWN, headers={"Idempotency-Key": key})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert error["details"][0]["where"] == "header.idempotency-key"
     assert stored(node) == []
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from edge.api import create_app
 from edge.node import EdgeNode
-from edge.settings import EdgeSettings, MqttSettings, NodeSettings
+from edge.settings import ApiTokenSettings, EdgeSettings, MqttSettings, NodeSettings
 from tests.edge.support import ADDRESS, EDGE_ID
-from tests.helpers import TestClient, free_port
+from tests.helpers import EDGE_API_TOKENS, EDGE_AUTH, TestClient, free_port
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def node(tmp_path: Path) -> Iterator[EdgeNode]:
             data_dir=tmp_path,
         ),
         mqtt=MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}"),
+        api_tokens=[ApiTokenSettings(**token) for token in EDGE_API_TOKENS],
     )
     edge = EdgeNode(settings)
     yield edge
@@ -34,7 +35,7 @@ def node(tmp_path: Path) -> Iterator[EdgeNode]:
 
 @pytest.fixture
 def client(node: EdgeNode) -> Iterator[TestClient]:
-    with TestClient(create_app(node, manage=False)) as test_client:
+    with TestClient(create_app(node, manage=False), headers=EDGE_AUTH) as test_client:
         yield test_client
 
 

@@ -22,8 +22,8 @@ from edge.outbox import Outbox, Recorded
 from edge.settings import StoreSettings
 from edge.store import STORE_FULL_MESSAGE, StoreBudget, StoreFull, Writer
 from tests.edge.support import EDGE_ID
-from tests.edge.test_workstations import ANNA, WO, Terminal, events, line_edge, settings
-from tests.helpers import TestClient
+from tests.edge.test_workstations import ANNA, JONAS, WO, Terminal, events, line_edge, settings
+from tests.helpers import EDGE_AUTH, TestClient
 
 BUDGET_MB = 0.5
 
@@ -77,7 +77,7 @@ def node(tmp_path: Path) -> Iterator[EdgeNode]:
 
 def test_a_full_store_refuses_new_input_keeps_what_it_has_and_recovers(node: EdgeNode) -> None:
     now = datetime.now(UTC)
-    with TestClient(create_app(node, manage=False)) as client:
+    with TestClient(create_app(node, manage=False), headers=EDGE_AUTH) as client:
         terminal = Terminal(client)
         assert terminal.scan(ANNA).status_code == 200
         assert terminal.scan(WO).status_code == 200
@@ -114,6 +114,10 @@ def test_a_full_store_refuses_new_input_keeps_what_it_has_and_recovers(node: Edg
             ]
             == "store_full"
         )
+        # a badge signing in at a terminal is a crew login: refused too, and no session
+        sign_in = client.post("/api/v1/sessions", json={"badge": JONAS, "station": "ST-10"})
+        assert sign_in.status_code == 507 and "token" not in sign_in.json()
+        assert rows(node.writer.path) == before
         committed = events(node)
 
         # Central acknowledges the backlog: room again, no restart

@@ -24,7 +24,7 @@ from edge.pins import hash_pin
 from edge.settings import EdgeSettings
 from tests.edge.support import ADDRESS, LAYOUT
 from tests.edge.test_downlink import command
-from tests.helpers import TestClient, wait_until
+from tests.helpers import EDGE_API_TOKENS, EDGE_AUTH, TestClient, wait_until
 
 WO = "WO-2026-000130"
 WO2 = "WO-2026-000131"
@@ -126,6 +126,7 @@ def settings(data_dir: Path, **station: Any) -> EdgeSettings:
             # a 24 h shift that began about 12 h ago: no test runs close to its start
             "shifts": [{"name": "day", "start": DAY_START, "end": DAY_START}],
             "terminal": {"pin_attempts": 3, "pin_lockout_s": 60},
+            "api_tokens": EDGE_API_TOKENS,
         }
     )
 
@@ -186,7 +187,7 @@ def node(tmp_path: Path) -> Iterator[EdgeNode]:
 
 @pytest.fixture
 def terminal(node: EdgeNode) -> Iterator[Terminal]:
-    with TestClient(create_app(node, manage=False)) as client:
+    with TestClient(create_app(node, manage=False), headers=EDGE_AUTH) as client:
         yield Terminal(client)
 
 
@@ -343,7 +344,7 @@ def test_reports_are_also_due_by_time(tmp_path: Path) -> None:
 def test_inspection_gates_closing_and_rework_goes_back_in_the_routing(
     node: EdgeNode, tmp_path: Path
 ) -> None:
-    with TestClient(create_app(node, manage=False)) as client:
+    with TestClient(create_app(node, manage=False), headers=EDGE_AUTH) as client:
         qc = Terminal(client, "ST-20")
         qc.scan(MAREK)
         qc.scan(WO)
@@ -416,7 +417,7 @@ def test_a_restarted_edge_keeps_each_station_where_it_was(tmp_path: Path) -> Non
         before = len(events(node))
 
     with line_edge(settings(data)) as again:
-        with TestClient(create_app(again, manage=False)) as client:
+        with TestClient(create_app(again, manage=False), headers=EDGE_AUTH) as client:
             view = Terminal(client).view()
             assert [c["badge"] for c in view["crew"]] == [ANNA]
             assert view["job"]["work_order"] == WO
@@ -449,7 +450,7 @@ def test_unknown_station_is_404(terminal: Terminal) -> None:
 
 
 def test_rework_reopens_the_operation_it_goes_back_to(node: EdgeNode) -> None:
-    with TestClient(create_app(node, manage=False)) as client:
+    with TestClient(create_app(node, manage=False), headers=EDGE_AUTH) as client:
         smt, qc = Terminal(client, "ST-10"), Terminal(client, "ST-20")
         smt.scan(ANNA)
         smt.scan(WO)
@@ -519,7 +520,7 @@ def test_a_label_of_digits_is_not_taken_for_a_quantity(node: EdgeNode, terminal:
 
 
 def test_a_login_elsewhere_logs_out_here(node: EdgeNode) -> None:
-    with TestClient(create_app(node, manage=False)) as client:
+    with TestClient(create_app(node, manage=False), headers=EDGE_AUTH) as client:
         smt, qc = Terminal(client, "ST-10"), Terminal(client, "ST-20")
         smt.scan(ANNA)
         qc.scan(ANNA)

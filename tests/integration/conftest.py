@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.helpers import Mosquitto, free_port, wait_until
+from tests.helpers import EDGE_API_TOKENS_TOML, EDGE_AUTH, Mosquitto, free_port, wait_until
 
 EDGE_ID = "plant1/assembly/line1/edge1"
 
@@ -113,7 +114,7 @@ class Plant:
             f'data_dir = "{tmp / "edge"}"\n'
             "[uplink]\nbatch_events = 50\nwindow = 4\nack_timeout_s = 1.0\n"
             # manual stations with a terminal, for the crews of the order loop
-            '[[stations]]\nname = "ST-10"\n[[stations]]\nname = "ST-20"\n'
+            '[[stations]]\nname = "ST-10"\n[[stations]]\nname = "ST-20"\n' + EDGE_API_TOKENS_TOML
         )
         self.central = Proc(
             "central",
@@ -166,11 +167,12 @@ class Plant:
 
     def produce(self, count: int, threads: int = 4) -> None:
         """Post ``count`` production reports from ``threads`` stations; retry while the edge
-        is down, as a terminal does. Only answers 201 count as accepted."""
+        is down, as a terminal does, with the report's idempotency key, so a report the
+        edge committed before it died is recorded once. Only answers 201 count as accepted."""
 
         def station(index: int) -> None:
             start = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
-            with httpx.Client(timeout=5) as client:
+            with httpx.Client(timeout=5, headers=EDGE_AUTH) as client:
                 for n in range(count // threads):
                     good = 1 + (n % 7)
                     body = {
@@ -185,9 +187,12 @@ class Plant:
                             "period_end": (start + timedelta(seconds=n + 1)).isoformat(),
                         },
                     }
+                    key = {"Idempotency-Key": str(uuid.uuid4())}
                     while True:
                         try:
-                            response = client.post(f"{self.edge.url}/api/v1/events", json=body)
+                            response = client.post(
+                                f"{self.edge.url}/api/v1/events", json=body, headers=key
+                            )
                         except httpx.HTTPError:
                             time.sleep(0.05)  # the edge is down: the terminal tries again
                             continue
@@ -219,7 +224,8 @@ class Plant:
             ]
 
     def edge_status(self) -> dict[str, Any]:
-        return httpx.get(f"{self.edge.url}/api/v1/status", timeout=2).json()  # type: ignore[no-any-return]
+        answer = httpx.get(f"{self.edge.url}/api/v1/status", headers=EDGE_AUTH, timeout=2)
+        return answer.json()  # type: ignore[no-any-return]
 
     def wait_drained(self, timeout: float = 90.0) -> None:
         def drained() -> bool:

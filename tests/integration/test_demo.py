@@ -119,13 +119,20 @@ def test_demo_runs_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         # the machines' counters made the reports: the crews typed no counts
         sources = {p["source"] for kind, p in floor if kind == "production_report" and p["good"]}
         assert sources == {"counter"}
-        line = httpx.get(f"http://127.0.0.1:{edge}/api/v1/line", timeout=2).json()
+        # the edge's API needs a sign-in: the demo's admin token, printed and kept
+        edge_token = (tmp_path / "edge-token").read_text().strip()
+        assert edge_token in text
+        auth = {"Authorization": f"Bearer {edge_token}"}
+        assert httpx.get(f"http://127.0.0.1:{edge}/api/v1/line", timeout=2).status_code == 401
+        line = httpx.get(f"http://127.0.0.1:{edge}/api/v1/line", headers=auth, timeout=2).json()
         assert {s["station"]: s["state"] for s in line["stations"]} == {
             "ST-10": "running",
             "ST-20": "running",
             "ST-30": "running",
         }
-        listing = httpx.get(f"http://127.0.0.1:{edge}/api/v1/dispatch-list", timeout=2).json()
+        listing = httpx.get(
+            f"http://127.0.0.1:{edge}/api/v1/dispatch-list", headers=auth, timeout=2
+        ).json()
         assert listing["version"] >= 1
 
         demo.send_signal(signal.SIGINT)

@@ -26,7 +26,7 @@ from floorsync.certs import issue, make_ca
 from floorsync.security import broker_url, central_identity, edge_identity
 from protocols.contract import EdgeAddress, TopicLayout
 from protocols.mqtt import BrokerUrl, make_client
-from tests.helpers import free_port, wait_port
+from tests.helpers import EDGE_API_TOKENS_TOML, EDGE_AUTH, free_port, wait_port
 from tests.integration.conftest import Proc, wait_for
 
 EDGE1 = "plant1/assembly/line1/edge1"
@@ -313,6 +313,7 @@ def test_edge_and_central_sync_over_tls_and_acl(plant: Plant, tmp_path: Path) ->
         + f'data_dir = "{tmp_path / "edge"}"\n'
         + (plant.out / "clients" / "plant1.assembly.line1.edge1" / "mqtt.toml").read_text()
         + '[[stations]]\nname = "ST-10"\n'
+        + EDGE_API_TOKENS_TOML
     )
     central_port, edge_port = free_port(), free_port()
     central = Proc(
@@ -350,7 +351,8 @@ def test_edge_and_central_sync_over_tls_and_acl(plant: Plant, tmp_path: Path) ->
                 "period_end": "2026-11-22T06:01:00+00:00",
             },
         }
-        assert httpx.post(f"{edge.url}/api/v1/events", json=body, timeout=5).status_code == 201
+        posted = httpx.post(f"{edge.url}/api/v1/events", json=body, headers=EDGE_AUTH, timeout=5)
+        assert posted.status_code == 201
 
         def applied() -> int:
             edges = httpx.get(f"{central.url}/api/v1/edges", timeout=2).json()
@@ -360,7 +362,10 @@ def test_edge_and_central_sync_over_tls_and_acl(plant: Plant, tmp_path: Path) ->
         wait_for(
             "the edge's outbox drained by central's ack",
             lambda: (
-                httpx.get(f"{edge.url}/api/v1/status", timeout=2).json()["outbox"]["depth"] == 0
+                httpx.get(f"{edge.url}/api/v1/status", headers=EDGE_AUTH, timeout=2).json()[
+                    "outbox"
+                ]["depth"]
+                == 0
             ),
             30,
         )

@@ -4,6 +4,7 @@ finished goods, sales ships them and the receivable is raised and paid."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 
 from central.auth import create_user
 from central.db import make_engine, migrate
+from tests.helpers import EDGE_TOKEN
 from tests.integration.conftest import EDGE_ID, Plant, wait_for
 
 pytestmark = pytest.mark.services
@@ -45,6 +47,7 @@ def stations(plant: Plant) -> Iterator[list[subprocess.Popen[bytes]]]:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env={**os.environ, "FLOORSYNC_EDGE_TOKEN": EDGE_TOKEN},
             )
         )
         log.close()

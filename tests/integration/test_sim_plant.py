@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pymodbus.client import ModbusTcpClient
 
-from tests.helpers import free_port
+from tests.helpers import EDGE_API_TOKENS_TOML, EDGE_AUTH, free_port
 from tests.integration.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def test_the_example_line_runs_against_its_simulated_plant(tmp_path: Path) -> No
     text = re.sub(r'data_dir = ".*"', f'data_dir = "{tmp_path / "edge"}"', text)
     text = text.replace("mqtt://127.0.0.1:1883", f"mqtt://127.0.0.1:{free_port()}")
     config = tmp_path / "line.toml"
-    config.write_text(text)
+    config.write_text(text + "\n" + EDGE_API_TOKENS_TOML)
     plant = subprocess.Popen(
         [
             sys.executable,
@@ -58,7 +58,7 @@ def test_the_example_line_runs_against_its_simulated_plant(tmp_path: Path) -> No
 
         def status() -> dict[str, Any]:
             result: dict[str, Any] = httpx.get(
-                f"http://127.0.0.1:{http}/api/v1/status", timeout=2
+                f"http://127.0.0.1:{http}/api/v1/status", headers=EDGE_AUTH, timeout=2
             ).json()
             return result
 

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from edge.pins import hash_pin
-from floorsync.bench.terminal import publish_dispatch
+from floorsync.bench.terminal import publish_dispatch, sign_in
 from protocols.contract import EdgeAddress
 from protocols.modbus import TagSpec
 from simulators.modbus import ModbusMachine, Production
@@ -36,7 +36,7 @@ from tests.edge.test_workstations import (
     label,
     master_data,
 )
-from tests.helpers import Mosquitto, SimThread, free_port
+from tests.helpers import EDGE_API_TOKENS_TOML, EDGE_AUTH, Mosquitto, SimThread, free_port
 from tests.integration.conftest import EDGE_ID, Proc, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -69,7 +69,8 @@ class Line:
         ]
 
     def edge_status(self) -> dict[str, Any]:
-        return httpx.get(f"{self.edge.url}/api/v1/status", timeout=2).json()  # type: ignore[no-any-return]
+        answer = httpx.get(f"{self.edge.url}/api/v1/status", headers=EDGE_AUTH, timeout=2)
+        return answer.json()  # type: ignore[no-any-return]
 
 
 def edge_config(tmp: Path, broker: Mosquitto, press_port: int) -> Path:
@@ -121,7 +122,8 @@ end = "00:00"
 badge = "{BOSS}"
 name = "Petra Boss"
 pin_hash = "{hash_pin(PIN, iterations=1000)}"
-"""
+
+{EDGE_API_TOKENS_TOML}"""
     )
     return config
 
@@ -163,7 +165,10 @@ def line(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[Line]:
     edge.start()
     wait_for(
         "the dispatch list at the edge",
-        lambda: httpx.get(f"{edge.url}/api/v1/dispatch-list", timeout=2).status_code == 200,
+        lambda: (
+            httpx.get(f"{edge.url}/api/v1/dispatch-list", headers=EDGE_AUTH, timeout=2).status_code
+            == 200
+        ),
     )
     try:
         yield Line(mosquitto, press, central, edge, engine)
@@ -200,11 +205,17 @@ def test_a_worker_works_an_operation_at_the_terminal_online_and_offline(
     line: Line, page: Any
 ) -> None:
     page.goto(f"{line.edge.url}/stations/ST-10")
+    # locked until a badge signs in: an unknown one is refused and records nothing
+    sign_in(page, "EMP-9999")
+    page.wait_for_function(
+        "document.querySelector('#signin-error').textContent.includes('not known')"
+    )
+    assert page.is_hidden("#job")  # nothing of the station shows while locked
+    sign_in(page, ANNA)  # the sign-in logs Anna in at the station
+    message(page, "accepted", "Welcome Anna Lindqvist")
     page.wait_for_function("document.body.dataset.viewAt")
     assert page.is_hidden("#offline")
-
-    scan(page, ANNA)
-    message(page, "accepted", "Welcome Anna Lindqvist")
+    assert page.is_hidden("#signin")
     page.wait_for_selector("#crew >> text=Anna Lindqvist")
     scan(page, WO)
     message(page, "accepted", f"Started {WO} 10")
@@ -266,9 +277,18 @@ def test_a_worker_works_an_operation_at_the_terminal_online_and_offline(
     assert sum(r["good"] for r in reports if r["work_order"] == WO) >= 2  # as the page showed
     assert {r["work_order"] for r in reports} <= {WO, WO2}
 
+    # Anna scans her badge to log out: her sign-in ends and the terminal locks
+    scan(page, ANNA)
+    page.wait_for_selector("#signin", state="visible", timeout=10_000)
+    page.wait_for_selector("#signin-error >> text=logged out of this station")
+
 
 def test_the_dashboard_shows_a_machine_going_down_without_a_reload(line: Line, page: Any) -> None:
     page.goto(f"{line.edge.url}/line")
+    sign_in(page, ANNA, "1111")  # an operator may not open the line
+    page.wait_for_selector("#signin-error >> text=supervisor")
+    sign_in(page, BOSS, PIN)
+    page.wait_for_selector("#who >> text=Petra Boss")
     card = '[data-station="ST-10"]'
     page.wait_for_function(
         "s => document.querySelector(s + ' .state')?.dataset.state === 'running'", arg=card

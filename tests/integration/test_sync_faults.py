@@ -11,10 +11,12 @@ from __future__ import annotations
 import threading
 import time
 
+import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.helpers import EDGE_AUTH
 from tests.integration.conftest import EDGE_ID, Plant, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -42,6 +44,34 @@ def test_edge_sigkilled_mid_burst(plant: Plant) -> None:
 
     burst_with(plant, kill_and_restart)
     assert len(plant.accepted.event_ids) == BURST
+    assert len(plant.central_events()) == BURST, "a re-posted report is recorded once"
+
+
+def test_a_report_reposted_after_the_edge_was_sigkilled_is_recorded_once(plant: Plant) -> None:
+    """The edge committed the report and died before the station had its answer: posting
+    again with the report's Idempotency-Key gets the first answer, recorded once."""
+    report = {
+        "kind": "production_report",
+        "station": "ST-1",
+        "payload": {
+            "work_order": "WO-2026-000123",
+            "operation": "10",
+            "good": 3,
+            "scrap": 0,
+            "period_start": "2026-11-22T06:00:00Z",
+            "period_end": "2026-11-22T06:01:00Z",
+        },
+    }
+    url = f"{plant.edge.url}/api/v1/events"
+    key = {"Idempotency-Key": "ST-1-report-1", **EDGE_AUTH}
+    first = httpx.post(url, json=report, headers=key, timeout=5)
+    assert first.status_code == 201, first.text
+    plant.edge.kill()
+    plant.edge.start()
+    again = httpx.post(url, json=report, headers=key, timeout=5)
+    assert (again.status_code, again.json()) == (201, first.json())
+    plant.wait_drained()
+    assert plant.central_events() == [(1, first.json()["event_id"])]
 
 
 def test_broker_restarted_without_persistence_mid_burst(plant: Plant) -> None:

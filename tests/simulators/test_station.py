@@ -24,12 +24,14 @@ import uvicorn
 
 from edge.api import create_app
 from edge.node import EdgeNode
+from edge.pins import hash_pin
 from edge.settings import EdgeSettings
 from edge.stations import workflow as wf
 from protocols.barcode import parse_scan
 from protocols.contract import Command, TopicLayout, encode, validate_envelope
 from simulators import station
 from simulators.station import (
+    DEMO_SUPERVISOR,
     Issue,
     LineStation,
     crew_for,
@@ -135,6 +137,13 @@ class Recorded(NamedTuple):
     payload: Any
 
 
+# the simulated crew signs the terminal in as the demo's supervisor, as in the demo
+SUPERVISOR = (
+    f'\n[[supervisors]]\nbadge = "{DEMO_SUPERVISOR[0]}"\nname = "Demo Supervisor"\n'
+    f'pin_hash = "{hash_pin(DEMO_SUPERVISOR[1], iterations=1000)}"\n'
+)
+
+
 class EdgeServer:
     """A real edge node with its HTTP API on a free port; no broker, so no uplink."""
 
@@ -143,7 +152,7 @@ class EdgeServer:
         self.config.write_text(
             f'[node]\nsite = "{ADDRESS.site}"\narea = "{ADDRESS.area}"\n'
             f'line = "{ADDRESS.line}"\nname = "{ADDRESS.edge}"\n'
-            f'data_dir = "{tmp_path / "edge"}"\n' + line
+            f'data_dir = "{tmp_path / "edge"}"\n' + line + SUPERVISOR
         )
         self.node = EdgeNode(EdgeSettings.model_validate(tomllib.loads(self.config.read_text())))
         port = free_port()

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from central.api.sessions import SignInLimiter
 from central.auth import authenticate, create_user
 from central.db import make_engine
+from protocols.ratelimit import SignInLimiter
 from tests.central.api.conftest import Api
 
 
