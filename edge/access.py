@@ -31,6 +31,7 @@ from edge.answers import answers
 from edge.auth import ApiTokens, Principal, Sessions
 from edge.workstations import Denied, Workstations
 from protocols.api import ApiError, Forbidden, Unauthenticated
+from protocols.barcode import DEFAULT_PATTERNS, ScanError, parse_scan
 from protocols.ratelimit import SignInLimiter, too_many_attempts
 
 log = logging.getLogger(__name__)
@@ -64,16 +65,17 @@ class Access:
         self.limiter = SignInLimiter(terminal.sign_in_attempts, terminal.sign_in_window_s)
         self.idle_minutes = terminal.idle_minutes
 
-    def principal(self, token: str, *, touch: bool = True) -> Principal | None:
-        """Who ``token`` is, or None; an operator no longer at their station is signed out."""
-        who = self.tokens.check(token) or self.sessions.check(token, touch=touch)
-        gone = (
-            who is not None
-            and who.role == "operator"
-            and who.session is not None
-            and not self.ws.present(who.station or "", who.name)
-        )
-        if gone and who is not None and who.session is not None:
+    def principal(
+        self, token: str, *, touch: bool = True, sessions_only: bool = False
+    ) -> Principal | None:
+        """Who ``token`` is, or None. An operator's session holds while the login it began
+        with does: logged out (or out and in again since), it is signed out."""
+        who = None if sessions_only else self.tokens.check(token)
+        who = who or self.sessions.check(token, touch=touch)
+        if who is None or who.role != "operator" or who.session is None:
+            return who
+        since = self.ws.logged_in_since(who.station or "", who.name)
+        if since is None or since.timestamp() > who.opened:
             self.sessions.end(who.session)
             log.info(
                 "signed out: logged out of the station",
@@ -91,11 +93,13 @@ class Access:
             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         ) -> Principal:
             token = credentials.credentials if credentials else None
-            if token is None and stream:
+            in_query = token is None and stream
+            if in_query:
                 token = request.query_params.get("token")
             if not token:
                 raise Unauthenticated("this needs a sign-in: Authorization: Bearer <token>")
-            who = self.principal(token, touch=not stream)
+            # only a session's short-lived token may ride in a URL, which proxies log
+            who = self.principal(token, touch=not stream, sessions_only=in_query)
             if who is None:
                 raise Unauthenticated(UNKNOWN_TOKEN, invalid_token=True)
             if not who.may(roles):
@@ -108,6 +112,7 @@ class Access:
                     f"Signed in at {who.station}: {station} needs its own sign-in.",
                     {"signed_in_at": who.station},
                 )
+            request.state.principal = who
             return who
 
         return dependency
@@ -115,6 +120,15 @@ class Access:
     def alive(self, token: str) -> Callable[[], bool]:
         """For a stream: whether the sign-in it was opened with still holds."""
         return lambda: self.principal(token, touch=False) is not None
+
+    def badge_of(self, scanned: str) -> str:
+        """The badge in what a scanner typed, read as the scan field reads it (an AIM
+        prefix such as ``]A0`` dropped); as typed when it is no operator badge."""
+        try:
+            scan = parse_scan(scanned, DEFAULT_PATTERNS)
+        except ScanError:
+            return scanned.strip()
+        return scan.value if scan.kind == "operator_badge" and scan.value else scanned.strip()
 
 
 def stream_token(request: Request) -> str:
@@ -147,37 +161,42 @@ def router(access: Access) -> APIRouter:
         ``pin_needed`` or ``wrong_pin``; 403 ``supervisor_needed`` for the line without a
         supervisor; 429 after too many failures (Retry-After)."""
         address = request.client.host if request.client else "unknown"
-        keys = [f"address:{address}", f"badge:{body.badge}"]
+        badge = access.badge_of(body.badge)
+        keys = [f"address:{address}", f"badge:{badge}"]
         now = access.clock()
-        wait = access.limiter.retry_after(keys, now)
+        # counted as a failure from the start, forgiven on success: parallel guesses
+        # cannot outrun the count
+        wait = access.limiter.begin(keys, now)
         if wait is not None:
-            log.warning("sign-in refused: too many failures", extra={"client": address})
+            log.warning(
+                "sign-in refused: too many failures", extra={"client": address, "badge": badge}
+            )
             return too_many_attempts(wait)
         if body.station is not None and body.station not in ws.stations:
             raise ApiError(404, "not_found", f"no station {body.station!r} on this line")
 
         def failed(status: int, code: str, message: str) -> ApiError:
-            access.limiter.failed(keys, now)
             log.warning(
                 "sign-in failed",
-                extra={"client": address, "reason": code, "station": body.station},
+                extra={"client": address, "reason": code, "badge": badge, "station": body.station},
             )
             return ApiError(status, code, message)
 
         message = None
-        supervisor = ws.supervisors.get(body.badge)
+        supervisor = ws.supervisors.get(badge)
         if supervisor is not None:
             if not body.pin:
+                access.limiter.forgive(keys)
                 raise ApiError(401, "pin_needed", "Enter the supervisor PIN.")
             try:
-                ws.supervisor(body.station or "line", body.badge, body.pin)
+                ws.supervisor(body.station or "line", badge, body.pin)
             except Denied as exc:
                 if exc.locked_for:
                     raise ApiError(
                         429, "pin_locked", exc.message, {"retry_after_s": round(exc.locked_for)}
                     ) from None
                 raise failed(401, "wrong_pin", exc.message) from None
-            who = Principal(body.badge, "supervisor", body.station, supervisor.name)
+            who = Principal(badge, "supervisor", body.station, supervisor.name)
         elif body.station is None:
             raise failed(
                 403, "supervisor_needed", "The line dashboard needs a supervisor's badge and PIN."
@@ -186,13 +205,15 @@ def router(access: Access) -> APIRouter:
             station = body.station
             try:
                 with answers():  # a full store: 507, as for any step
-                    name, said = ws.sign_in(station, body.badge)
+                    name, said = ws.sign_in(station, badge)
             except ApiError as exc:
                 if exc.code == "unknown_badge":
                     raise failed(401, "unknown_badge", exc.message) from None
+                access.limiter.forgive(keys)  # a known badge, refused by a rule
                 raise
-            who = Principal(body.badge, "operator", station, name)
-            message = said.text if said else f"Welcome back {name}."
+            who = Principal(badge, "operator", station, name, opened=ws.clock())
+            message = said.text
+        access.limiter.forgive(keys)
         token, who, ends = access.sessions.open(who)
         log.info(
             "signed in",

@@ -8,7 +8,7 @@ from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -229,12 +229,16 @@ def create_app(node: EdgeNode, *, manage: bool = True) -> FastAPI:
         return answer
 
     @app.post("/api/v1/events", status_code=201, dependencies=recording)
-    async def record(event: NewEvent, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+    async def record(
+        request: Request, event: NewEvent, idempotency_key: IdempotencyKey = None
+    ) -> dict[str, Any]:
         """Record an event; answers only once it is committed on the edge's disk.
 
         A retry with the same ``Idempotency-Key`` and body gets the first answer again.
         """
-        key = Keyed.of(idempotency_key, "/api/v1/events", event.model_dump(mode="json"))
+        key = Keyed.of(
+            _scoped(request, idempotency_key), "/api/v1/events", event.model_dump(mode="json")
+        )
         try:
             future = node.outbox.submit(event.kind, event.station, event.payload, event.ts, key=key)
         except ContractError as exc:
@@ -243,9 +247,13 @@ def create_app(node: EdgeNode, *, manage: bool = True) -> FastAPI:
         return {"seq": recorded.seq, "event_id": recorded.event_id, "edge_id": node.edge_id}
 
     @app.post("/api/v1/scans", status_code=201, dependencies=recording)
-    async def scan(body: NewScan, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+    async def scan(
+        request: Request, body: NewScan, idempotency_key: IdempotencyKey = None
+    ) -> dict[str, Any]:
         """Check a scan; an accepted one is answered once its ``scan`` event is committed."""
-        key = Keyed.of(idempotency_key, "/api/v1/scans", body.model_dump(mode="json"))
+        key = Keyed.of(
+            _scoped(request, idempotency_key), "/api/v1/scans", body.model_dump(mode="json")
+        )
         result = node.scans.submit(body.station, body.device, body.input, key)
         if not result.accepted or result.recorded is None:
             raise ApiError(422, "scan_refused", result.reason or "refused", {"raw": body.input})
@@ -266,6 +274,12 @@ def create_app(node: EdgeNode, *, manage: bool = True) -> FastAPI:
 
 
 SECRET = "(set, not shown)"
+
+
+def _scoped(request: Request, key: str | None) -> str | None:
+    """An idempotency key is its sender's (the API token's name), as on central: two
+    systems that number their requests alike do not answer each other's."""
+    return None if key is None else f"{request.state.principal.name}:{key}"
 
 
 def redacted(settings: EdgeSettings) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Role = Literal["operator", "supervisor", "integration", "admin"]
@@ -48,6 +48,7 @@ class Principal:
     station: str | None = None  # where an operator signed in; a supervisor's terminal
     display: str = ""  # the person's name
     session: str | None = None  # the session token's hash; None for an API token
+    opened: float = 0.0  # when an operator's session opened (wall clock, s)
 
     def may(self, roles: Iterable[str]) -> bool:
         return self.role in roles
@@ -91,11 +92,21 @@ class Sessions:
         token = secrets.token_urlsafe(32)
         key = hash_token(token)
         now = self.clock()
-        signed_in = Principal(
-            principal.name, principal.role, principal.station, principal.display, key
-        )
+        signed_in = replace(principal, session=key)
         with self._lock:
             self._expire(now)
+            # one session per operator and station: signing in again replaces it, so a
+            # badge (no PIN) signed in over and over cannot crowd everyone else out. A
+            # supervisor (PIN) may keep a dashboard open on several screens.
+            if principal.role == "operator":
+                for old in [
+                    k
+                    for k, s in self._sessions.items()
+                    if s.principal.role == "operator"
+                    and (s.principal.name, s.principal.station)
+                    == (principal.name, principal.station)
+                ]:
+                    del self._sessions[old]
             if len(self._sessions) >= MAX_SESSIONS:
                 oldest = min(self._sessions, key=lambda k: self._sessions[k].idle_until)
                 del self._sessions[oldest]
@@ -121,20 +132,6 @@ class Sessions:
         """End the session whose token hashes to ``key``."""
         with self._lock:
             self._sessions.pop(key, None)
-
-    def end_where(self, badge: str, station: str) -> int:
-        """End ``badge``'s operator sessions at ``station``; returns how many."""
-        with self._lock:
-            ended = [
-                k
-                for k, s in self._sessions.items()
-                if s.principal.role == "operator"
-                and s.principal.name == badge
-                and s.principal.station == station
-            ]
-            for key in ended:
-                del self._sessions[key]
-        return len(ended)
 
     def count(self) -> int:
         with self._lock:

@@ -72,9 +72,12 @@ class Keys:
         self._pruned_at: float | None = None
 
     def recall(self, conn: sqlite3.Connection, key: str) -> tuple[bytes, int, str] | None:
-        """The request hash, seq and event id stored under ``key``, or None."""
+        """The request hash, seq and event id stored under ``key`` within the window, or None
+        (a key past it counts as new even before it is pruned)."""
         row = conn.execute(
-            "SELECT request_hash, seq, event_id FROM idempotency_keys WHERE key = ?", (key,)
+            "SELECT request_hash, seq, event_id FROM idempotency_keys"
+            " WHERE key = ? AND created_at >= ?",
+            (key, time.time() - WINDOW_S),
         ).fetchone()
         return None if row is None else (row[0], row[1], row[2])
 
@@ -82,7 +85,7 @@ class Keys:
         """Store (key, seq, event id) rows; drops keys past the window at most once a minute."""
         now = time.time()
         conn.executemany(
-            "INSERT INTO idempotency_keys (key, request_hash, seq, event_id, created_at)"
+            "INSERT OR REPLACE INTO idempotency_keys (key, request_hash, seq, event_id, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
             [(k.key, k.request_hash, seq, event_id, now) for k, seq, event_id in rows],
         )

@@ -306,20 +306,21 @@ class Workstations:
             self._refused(st, refused, self._now())
         raise refused
 
-    def sign_in(self, name: str, badge: str) -> tuple[str, wf.Message | None]:
+    def sign_in(self, name: str, badge: str) -> tuple[str, wf.Message]:
         """An operator signs in at the station's terminal: logged in to its crew unless
-        there already. Returns their name and the login's message (None: already there)."""
-        st = self.station(name)
+        there already (checked in the step, under the station's lock: a badge scan would
+        log them out). Returns their name and the message."""
+        self.station(name)
         operator = self.catalog().operator(badge)
-        with st.lock:  # the check and the login as one: a badge scan would log them out
-            if badge in st.state.crew.present:
-                return operator.name, None
-            return operator.name, self.run(name, lambda s, c: wf.badge(s, c, badge))
+        return operator.name, self.run(name, lambda s, c: wf.sign_in(s, c, badge))
 
-    def present(self, name: str, badge: str) -> bool:
-        """Whether ``badge`` is logged in at station ``name``."""
+    def logged_in_since(self, name: str, badge: str) -> datetime | None:
+        """Since when ``badge`` is logged in at station ``name``; None when it is not."""
         st = self.stations.get(name)
-        return st is not None and badge in st.state.crew.present
+        if st is None:
+            return None
+        stints = [s.start for s in st.state.crew.stints if s.badge == badge and s.end is None]
+        return stints[-1] if stints else None
 
     def supervisor(self, name: str, badge: str, pin: str) -> str:
         """The supervisor's badge once the PIN is right; ``Denied`` otherwise."""

@@ -20,7 +20,7 @@ class SignInLimiter:
     def __init__(self, attempts: int, window_s: float) -> None:
         self.attempts, self.window_s = attempts, window_s
         self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()  # sign-ins run on the thread pool
+        self._lock = threading.RLock()  # sign-ins run on the thread pool
 
     def retry_after(self, keys: list[str], now: float) -> float | None:
         """Seconds until one of ``keys`` may try again, or None when all may now."""
@@ -31,6 +31,23 @@ class SignInLimiter:
                 if len(failures) >= self.attempts:
                     waits.append(failures[0] + self.window_s - now)
         return max(waits) if waits else None
+
+    def begin(self, keys: list[str], now: float) -> float | None:
+        """An attempt counted as a failure from its start (``forgive`` it on success), so
+        attempts sent in parallel cannot outrun the count; the wait when over the limit."""
+        with self._lock:
+            wait = self.retry_after(keys, now)
+            if wait is None:
+                self.failed(keys, now)
+            return wait
+
+    def forgive(self, keys: list[str]) -> None:
+        """The attempt ``begin`` counted succeeded: take it back."""
+        with self._lock:
+            for key in keys:
+                failures = self._failures.get(key)
+                if failures:
+                    failures.pop()
 
     def failed(self, keys: list[str], now: float) -> None:
         with self._lock:

@@ -159,6 +159,14 @@ def logout(
     return Outcome(replace(state, crew=crew), [event], text)
 
 
+def sign_in(state: StationState, ctx: Context, badge_code: str) -> Outcome:
+    """A badge signing in at the terminal: logs in who is not here; who is, stays."""
+    if badge_code in state.crew.present:
+        name = ctx.catalog.operator(badge_code).name
+        return Outcome(state, [], f"Welcome back {name}.")
+    return badge(state, ctx, badge_code)
+
+
 def badge(state: StationState, ctx: Context, badge_code: str) -> Outcome:
     """A badge scan: logs in who is not here, logs out who is."""
     if badge_code in state.crew.present:

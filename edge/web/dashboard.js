@@ -180,9 +180,10 @@
   }
   function load() {
     const before = streamViews;
+    const used = EdgeSignIn.token();
     return fetch("/api/v1/line", { headers: EdgeSignIn.headers({ Accept: "application/json" }) })
       .then((res) => {
-        if (res.status === 401) { EdgeSignIn.lost(); return Promise.reject(new Error("signed out")); }
+        if (res.status === 401) { EdgeSignIn.lost(undefined, used); return Promise.reject(new Error("signed out")); }
         return res.ok ? res.json() : Promise.reject(new Error("HTTP " + res.status));
       })
       .then((v) => { if (streamViews === before) render(v); })
@@ -228,5 +229,9 @@
 
   const staleFor = el("span", "stale-for");
   $("#stale").append(" ", staleFor);
-  EdgeSignIn.start({ station: null, onReady: () => { load(); connect(); } });
+  EdgeSignIn.start({
+    station: null,
+    onReady: () => { load(); connect(); },
+    onLock: () => { if (source) { source.close(); source = null; } },
+  });
 })();

@@ -5,7 +5,8 @@
 
 window.EdgeSignIn = (() => {
   const $ = (sel, root = document) => root.querySelector(sel);
-  let key = "", token = null, me = null, onReady = null, lineOnly = false;
+  let key = "", token = null, me = null, onReady = null, onLock = null, lineOnly = false;
+  let pinTimer = null;
 
   function el(tag, cls, text, props) {
     const node = Object.assign(document.createElement(tag), props);
@@ -31,11 +32,18 @@ window.EdgeSignIn = (() => {
   const who = el("span", "who", "", { id: "who" });
   const out = el("button", "btn btn-secondary btn-small", "Sign out", { type: "button", id: "signout", hidden: true });
 
-  function showPin(on) { pinLabel.hidden = !on; pin.required = on; }
+  // At a terminal the PIN field shows only for a supervisor's badge, and not for long: the
+  // next worker's scan must not land in it as a wrong PIN.
+  function showPin(on) {
+    pinLabel.hidden = !on; pin.required = on;
+    clearTimeout(pinTimer);
+    if (on && !lineOnly) pinTimer = setTimeout(() => { form.reset(); showPin(false); error.textContent = ""; focusField(); }, 30000);
+  }
   function focusField() { (pinLabel.hidden || !badge.value ? badge : pin).focus({ preventScroll: true }); }
 
   function lock(message) {
     token = null; me = null;
+    if (onLock) onLock();  // the page stops its live view
     sessionStorage.removeItem(key);
     document.body.classList.add("locked");
     form.hidden = false; out.hidden = true; who.textContent = "";
@@ -55,6 +63,11 @@ window.EdgeSignIn = (() => {
 
   form.addEventListener("submit", (e) => {
     e.preventDefault();
+    if (!pinLabel.hidden && pin.value && !/^[0-9]+$/.test(pin.value.trim())) {
+      badge.value = pin.value;  // a badge scanned into the PIN field: the next one signing in
+      pin.value = "";
+      if (!lineOnly) showPin(false);
+    }
     const body = { badge: badge.value.trim(), station: lineOnly ? null : station() };
     if (!body.badge) { focusField(); return; }
     if (!pinLabel.hidden && pin.value) body.pin = pin.value;
@@ -67,6 +80,7 @@ window.EdgeSignIn = (() => {
         if (err && err.code === "pin_needed") { showPin(true); error.textContent = err.message; pin.focus(); return; }
         pin.value = "";
         badge.value = "";  // the next scan starts afresh
+        showPin(lineOnly);
         error.textContent = err ? err.message : "The edge answered HTTP " + res.status;
         focusField();
       })
@@ -91,6 +105,7 @@ window.EdgeSignIn = (() => {
       stationName = options.station || null;
       lineOnly = !stationName;
       onReady = options.onReady;
+      onLock = options.onLock || null;
       key = "floorsync.edge.token." + (stationName || "line");
       title.textContent = lineOnly ? "Line dashboard: supervisor sign-in" : "Station " + stationName + ": sign in";
       hint.textContent = lineOnly ? "Scan your supervisor badge, then enter your PIN." : "Scan your badge. A supervisor also enters the PIN.";
@@ -110,7 +125,14 @@ window.EdgeSignIn = (() => {
     focus: focusField,
     locked: () => !form.hidden,
     // a 401 anywhere: the sign-in ended (idle, its hours, logged out at the station)
-    lost(message) { if (token || form.hidden) lock(message || "Your sign-in ended: scan your badge again."); },
+    token: () => token,
+    // a 401 anywhere: the sign-in ended (idle, its hours, logged out at the station);
+    // ``used``: the token that request carried, so a late answer to the last user's
+    // request cannot lock the next one out
+    lost(message, used) {
+      if (used !== undefined && used !== token) return;
+      if (token || form.hidden) lock(message || "Your sign-in ended: scan your badge again.");
+    },
     onMessage: null,
   };
 })();

@@ -232,10 +232,11 @@
   function post(path, body) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
+    const used = EdgeSignIn.token();
     const run = () => fetch(api + path, { method: "POST", headers: EdgeSignIn.headers(headers), body: body === undefined ? undefined : JSON.stringify(body) })
       .then(async (res) => {
         const data = await res.json().catch(() => null);
-        if (res.status === 401) { EdgeSignIn.lost(); return false; }
+        if (res.status === 401) { EdgeSignIn.lost(undefined, used); return false; }
         if (!res.ok) { showError(res.status, data); return false; }
         if (data && data.view) render(data.view, data);
         else showBand({ accepted: true, text: (data && data.message) || "OK", at: now() }, true);
@@ -262,10 +263,11 @@
 
   function load() {
     const before = streamViews;
+    const used = EdgeSignIn.token();
     return fetch(api + "/view", { headers: EdgeSignIn.headers({ Accept: "application/json" }) })
       .then(async (res) => {
         const data = await res.json().catch(() => null);
-        if (res.status === 401) EdgeSignIn.lost();
+        if (res.status === 401) EdgeSignIn.lost(undefined, used);
         else if (!res.ok) showError(res.status, data);
         else if (streamViews === before) render(data);  // else a newer view came by the stream meanwhile
       })
@@ -290,7 +292,7 @@
       if (source.readyState === EventSource.CLOSED) { load(); restart(3000); }
     };
   }
-  function restart(delay) { if (source) source.close(); setTimeout(connect, delay); }
+  function restart(delay) { if (source) source.close(); setTimeout(() => { if (EdgeSignIn.signedIn()) connect(); }, delay); }
   // Comment heartbeats are invisible to EventSource: only an "event: ping" lets the page notice a silently dead link.
   setInterval(() => {
     if (pinged && Date.now() - lastHeard > 20000) { pinged = false; lost = true; setUnreachable(true); restart(0); }
@@ -371,5 +373,9 @@
 
   set("#station", station);
   EdgeSignIn.onMessage = (text) => showBand({ accepted: true, text, at: now() }, true);
-  EdgeSignIn.start({ station, onReady: () => { load(); connect(); refocus(); } });
+  EdgeSignIn.start({
+    station,
+    onReady: () => { load(); connect(); refocus(); },
+    onLock: () => { if (source) { source.close(); source = null; } },
+  });
 })();

@@ -7,6 +7,7 @@ import logging
 import re
 import tomllib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from tests.edge.test_workstations import (
     ANNA,
     BOSS,
     JONAS,
+    MAREK,
     PIN,
     PIN_HASH,
     WO,
@@ -86,11 +88,14 @@ def test_an_operator_signs_in_with_the_badge_for_their_station_only(
     body = answer.json()
     assert body["role"] == "operator" and body["station"] == "ST-10"
     assert body["name"] == "Anna Lindqvist" and body["message"] == "Welcome Anna Lindqvist."
-    # signing in is logging in to the crew: recorded once, not toggled by a second sign-in
-    assert sign_in(client, ANNA, station="ST-10").json()["message"].startswith("Welcome back")
+    # signing in is logging in to the crew: recorded once, not toggled by a second sign-in,
+    # which replaces the first session (one per badge and station)
+    again = sign_in(client, ANNA, station="ST-10").json()
+    assert again["message"].startswith("Welcome back")
     assert [e["payload"]["operator"] for e in events(node, "operator_login")] == [ANNA]
+    assert client.get("/api/v1/sessions/current", headers=bearer(body["token"])).status_code == 401
 
-    anna = bearer(body["token"])
+    anna = bearer(again["token"])
     assert client.post("/api/v1/stations/ST-10/scan", json={"input": WO}, headers=anna).is_success
     elsewhere = client.get("/api/v1/stations/ST-20/view", headers=anna)
     assert elsewhere.status_code == 403 and elsewhere.json()["error"]["code"] == "other_station"
@@ -237,3 +242,35 @@ def test_the_api_token_command_prints_a_token_the_edge_accepts_and_its_entry(
     assert accepted.check(token.group(1)) == Principal("mes", "admin")
     assert accepted.check(token.group(1)[:-1] + "x") is None
     assert cli.main(["edge", "api-token", "--name", "no spaces"]) == 2
+
+
+def test_sign_ins_at_two_stations_at_once_do_not_wait_on_each_other(client: TestClient) -> None:
+    # each login logs the badge out elsewhere: both stations' locks, in turn, never nested
+    def sign_ins(badge: str, station: str) -> list[int]:
+        return [sign_in(client, badge, station=station).status_code for _ in range(15)]
+
+    with ThreadPoolExecutor(2) as pool:
+        ten = pool.submit(sign_ins, ANNA, "ST-10")
+        twenty = pool.submit(sign_ins, MAREK, "ST-20")
+        assert set(ten.result(timeout=30)) == {201}
+        assert set(twenty.result(timeout=30)) == {201}
+
+
+def test_a_session_ends_with_its_login_even_if_the_badge_is_back_since(
+    client: TestClient,
+) -> None:
+    anna = bearer(sign_in(client, ANNA, station="ST-10").json()["token"])
+    for _ in range(2):  # out and in again, at the terminal's scan field
+        scan = client.post("/api/v1/stations/ST-10/scan", json={"input": ANNA}, headers=EDGE_AUTH)
+        assert scan.is_success
+    assert client.get("/api/v1/stations/ST-10/view", headers=anna).status_code == 401
+
+
+def test_a_badge_is_read_as_the_scan_field_reads_it_and_api_tokens_stay_out_of_urls(
+    client: TestClient,
+) -> None:
+    scanned = sign_in(client, f" {ANNA}\r\n", station="ST-10")
+    assert scanned.status_code == 201 and scanned.json()["badge"] == ANNA
+    token = EDGE_AUTH["Authorization"].removeprefix("Bearer ")
+    in_url = client.get(f"/api/v1/line/stream?token={token}", headers={"Authorization": ""})
+    assert in_url.status_code == 401
