@@ -109,6 +109,7 @@ class Prepared:
     refused: tuple[str, bytes] | None = None
     refused_edge_id: str | None = None
     resent: int = 0  # events this worker already applied, skipped unvalidated
+    probe: str | None = None  # a probe's id, echoed by its ack
 
 
 @dataclass(frozen=True)
@@ -196,14 +197,14 @@ class Ingestor:
             if channel is not Channel.EVENTS:
                 raise ContractError(f"topic {topic!r} is not an events topic")
             edge_id = address.path
-            claimed, items = decode_batch(raw)
+            claimed, items, probe = decode_batch(raw)
         except ContractError as exc:
             return Prepared(topic, None, refused=(exc.reason, raw))
         if claimed != edge_id:
             reason = f"batch edge_id {claimed!r} does not match topic edge {edge_id!r}"
             return Prepared(topic, None, refused=(reason, raw), refused_edge_id=edge_id)
 
-        prepared = Prepared(topic, edge_id)
+        prepared = Prepared(topic, edge_id, probe=probe)
         state = self._edges.get(edge_id)
         if state is not None and state.applied_seq:
             # A resend after the edge's ack timeout repeats what is stored: skip it before
@@ -233,6 +234,8 @@ class Ingestor:
             )
         elif self._only_resent(prepared):
             # Nothing new and nothing held: answer from memory, without a transaction.
+            # Never a probe (it has no events): its answer must be the cursor row, which
+            # another worker may have moved past this worker's memory.
             state = self._edges[prepared.edge_id]
             outcome = Outcome(edge_id=prepared.edge_id, duplicates=prepared.resent)
             outcome.ack = Ack(
@@ -240,7 +243,11 @@ class Ingestor:
             )
         else:
             outcome = self._apply(
-                prepared.topic, prepared.edge_id, prepared.candidates, prepared.loose
+                prepared.topic,
+                prepared.edge_id,
+                prepared.candidates,
+                prepared.loose,
+                probe=prepared.probe,
             )
             self._check_gap(prepared.edge_id, outcome)
             outcome.duplicates += prepared.resent
@@ -277,7 +284,13 @@ class Ingestor:
     # -- storage ---------------------------------------------------------------
 
     def _apply(
-        self, topic: str, edge_id: str, candidates: dict[int, Item], loose: list[tuple[str, Any]]
+        self,
+        topic: str,
+        edge_id: str,
+        candidates: dict[int, Item],
+        loose: list[tuple[str, Any]],
+        *,
+        probe: str | None = None,
     ) -> Outcome:
         state = self._edges.setdefault(edge_id, _Edge())
         try:
@@ -295,11 +308,26 @@ class Ingestor:
         outcome.dead_lettered = len(loose) + sum(isinstance(i, Rejected) for i in step.run)
         state.applied_seq = step.applied_seq
         state.held = {s: i for s, i in step.pending.items() if s > step.applied_seq}
+        if probe is not None:
+            # The edge numbers its next events from the answer: what is held above it may be
+            # of a run the edge lost, and would take those numbers from the new events.
+            # What the edge still has it sends again.
+            log.info(
+                "answered an edge's probe",
+                extra={
+                    "edge_id": edge_id,
+                    "acked_seq": step.applied_seq,
+                    "held_dropped": len(state.held),
+                },
+            )
+            state.held = {}
         if len(state.held) > self.hold_limit:
             for seq in sorted(state.held)[self.hold_limit :]:
                 del state.held[seq]  # the edge sends it again later
         outcome.held = len(state.held)
-        outcome.ack = Ack(edge_id=edge_id, acked_seq=step.applied_seq, ts=datetime.now(UTC))
+        outcome.ack = Ack(
+            edge_id=edge_id, acked_seq=step.applied_seq, ts=datetime.now(UTC), probe=probe
+        )
         return outcome
 
     def _apply_in(

@@ -9,6 +9,7 @@ stores each (edge, seq) once, so a resend is harmless.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections import deque
@@ -22,6 +23,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.outbox import Outbox
 from protocols.contract import (
+    Ack,
     ContractError,
     EdgeAddress,
     EdgeStatus,
@@ -110,6 +112,7 @@ class Uplink:
         self._generation = 0  # bumped by every rewind, so a batch sent across one is not counted
         self._last_progress = time.monotonic()
         self._probed_at: float | None = None  # a restored edge asked central for its seq
+        self._probe_id: str | None = None  # that probe's id: only an ack echoing it answers
         self._stop = threading.Event()
         self._pump_thread = threading.Thread(target=self._pump, name="uplink-pump", daemon=True)
         self.batches_sent = 0
@@ -195,7 +198,7 @@ class Uplink:
     ) -> None:
         with self._lock:
             self._ready = False
-            self._probed_at = None
+            self._probed_at = self._probe_id = None
         log.warning("uplink disconnected", extra={"edge_id": self.edge_id, "reason": str(rc)})
         self.on_connection(False)
 
@@ -215,7 +218,7 @@ class Uplink:
             log.warning("ignored ack for another edge", extra={"ack_edge_id": ack.edge_id})
             return
         if self.outbox.restored_seq is not None:
-            self._resync(ack.acked_seq)
+            self._resync(ack)
             return
         if ack.acked_seq > self.outbox.last_seq:
             log.error(
@@ -239,11 +242,21 @@ class Uplink:
         if self.on_ack:
             self.on_ack(ack.acked_seq, self.last_ack_wall)
 
-    def _resync(self, central_seq: int) -> None:
-        """The answer to a restored edge's probe: continue above what central has."""
+    def _resync(self, ack: Ack) -> None:
+        """The answer to a restored edge's probe: continue above what central has.
+
+        Any other ack is ignored meanwhile: one for a batch of the edge's previous run,
+        which central may still be applying, would name a seq central is about to pass.
+        """
         with self._lock:
-            if self._probed_at is None:
-                return  # not an answer to this connection's probe
+            answers = ack.probe is not None and ack.probe == self._probe_id
+        if not answers:
+            log.debug(
+                "ignored an ack while waiting for the answer to the probe",
+                extra={"edge_id": self.edge_id, "acked_seq": ack.acked_seq, "probe": ack.probe},
+            )
+            return
+        central_seq = ack.acked_seq
         restored = self.outbox.restored_seq
         try:
             renumbered = self.outbox.resync(central_seq).result()
@@ -271,7 +284,8 @@ class Uplink:
         )
 
     def _probe(self) -> None:
-        """Ask central where this edge's sequence stands: an empty batch, answered by an ack.
+        """Ask central where this edge's sequence stands: an empty batch with a new probe
+        id, answered by an ack that echoes it; asked again with another id on ack timeout.
 
         A restored edge sends nothing else until the answer comes (``_resync``).
         """
@@ -282,7 +296,8 @@ class Uplink:
             ):
                 return
             self._probed_at = now
-        self.client.publish(self.events_topic, encode_batch(self.edge_id, []), qos=1)
+            self._probe_id = probe = secrets.token_hex(8)
+        self.client.publish(self.events_topic, encode_batch(self.edge_id, [], probe=probe), qos=1)
 
     # -- the pump (its own thread) ---------------------------------------------
 

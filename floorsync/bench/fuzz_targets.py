@@ -160,7 +160,7 @@ class ContractTarget:
 
 def _decode_all(raw: bytes) -> bool:
     try:
-        _, items = decode_batch(raw)
+        items = decode_batch(raw).events
     except ContractError:
         return False
     together = validate_envelopes(items)

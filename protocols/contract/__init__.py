@@ -20,6 +20,7 @@ from protocols.contract.events import (
 from protocols.contract.messages import (
     CONTRACT_VERSION,
     Ack,
+    Batch,
     Command,
     DispatchList,
     EdgeStatus,
@@ -41,6 +42,7 @@ __all__ = [
     "EVENT_KINDS",
     "Ack",
     "BarcodeScan",
+    "Batch",
     "Channel",
     "Command",
     "ContractError",

@@ -163,6 +163,17 @@ ACK: dict[str, Any] = {
     "ts": "2026-03-02T07:00:03.377000Z",
 }
 
+PROBE_ID = "5f2c9a7e41b80d36"
+# A restored edge asks where its sequence stands; central answers with its cursor.
+PROBE: Any = orjson.loads(encode_batch(EDGE_ID, [], probe=PROBE_ID))
+PROBE_ACK: dict[str, Any] = {
+    "v": 1,
+    "edge_id": EDGE_ID,
+    "acked_seq": 42,
+    "ts": "2026-03-02T07:12:45.031000Z",
+    "probe": PROBE_ID,
+}
+
 STATUS_ONLINE: dict[str, Any] = {
     "v": 1,
     "edge_id": EDGE_ID,
@@ -310,6 +321,8 @@ EXAMPLES: dict[str, Any] = {
     **{f"envelope_{kind}": envelope for kind, envelope in ENVELOPES.items()},
     "batch": _batch(),
     "ack": ACK,
+    "probe": PROBE,
+    "probe_ack": PROBE_ACK,
     "status_online": STATUS_ONLINE,
     "status_offline": STATUS_OFFLINE,
     "command_dispatch_list": COMMAND_DISPATCH_LIST,

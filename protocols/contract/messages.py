@@ -7,7 +7,8 @@ broker or SQLite, bounds a one-message-per-event design.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+import re
+from typing import Annotated, Any, Literal, NamedTuple, Union
 from uuid import UUID
 
 import orjson
@@ -35,6 +36,9 @@ CONTRACT_VERSION = 1
 
 EdgeId = Annotated[str, Field(min_length=7, max_length=260, pattern=r"^[^/#+]+(/[^/#+]+){3}$")]
 Seq = Annotated[int, Field(ge=1, lt=2**63, strict=True)]
+PROBE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+ProbeId = Annotated[str, Field(pattern=PROBE_PATTERN)]
+_PROBE = re.compile(PROBE_PATTERN)
 
 
 def _exact_version(value: object) -> object:
@@ -66,11 +70,17 @@ class Envelope(Message):
 
 
 class Ack(Message):
-    """Central's end-to-end acknowledgement: every event up to ``acked_seq`` is committed."""
+    """Central's end-to-end acknowledgement: every event up to ``acked_seq`` is committed.
+
+    The answer to a probe batch echoes its ``probe`` id; no other ack carries one.
+    """
 
     edge_id: EdgeId
     acked_seq: Annotated[int, Field(ge=0, lt=2**63, strict=True)]
     ts: Timestamp
+    probe: ProbeId | None = Field(
+        None, description="the probe id of the batch this answers; only on a probe's answer"
+    )
 
 
 class EdgeStatus(Message):
@@ -151,10 +161,25 @@ def encode(message: BaseModel) -> bytes:
     return orjson.dumps(message.model_dump(mode="json", exclude_none=True))
 
 
-def encode_batch(edge_id: str, envelopes: list[bytes]) -> bytes:
-    """Join already-encoded envelopes into one batch message without re-encoding them."""
-    head = orjson.dumps({"v": CONTRACT_VERSION, "edge_id": edge_id})[:-1]
-    return head + b',"events":[' + b",".join(envelopes) + b"]}"
+class Batch(NamedTuple):
+    """A batch off the wire: the edge id it claims, its events still unvalidated (see
+    ``validate_envelope``) and, on a probe, the probe id its Ack must echo."""
+
+    edge_id: str
+    events: list[Any]
+    probe: str | None = None
+
+
+def encode_batch(edge_id: str, envelopes: list[bytes], *, probe: str | None = None) -> bytes:
+    """Join already-encoded envelopes into one batch message without re-encoding them.
+
+    With ``probe`` (and no envelopes) it is a probe: central answers it with an Ack of
+    the edge's cursor that echoes the id.
+    """
+    head: dict[str, Any] = {"v": CONTRACT_VERSION, "edge_id": edge_id}
+    if probe is not None:
+        head["probe"] = probe
+    return orjson.dumps(head)[:-1] + b',"events":[' + b",".join(envelopes) + b"]}"
 
 
 def _reason(what: str, error: ValidationError) -> str:
@@ -172,27 +197,27 @@ def _load(raw: bytes | str) -> Any:
         raise ContractError(f"not JSON: {exc}") from None
 
 
-def decode_batch(raw: bytes | str) -> tuple[str, list[Any]]:
-    """The edge id a batch claims and its events, still unvalidated (see validate_envelope)."""
+def decode_batch(raw: bytes | str) -> Batch:
+    """The edge id a batch claims, its events (unvalidated) and its probe id, if any."""
     data = _load(raw)
     if not isinstance(data, dict):
         raise ContractError("batch is not a JSON object")
     version = data.get("v")
     if type(version) is not int or version != CONTRACT_VERSION:
         raise ContractError(f"unsupported contract version {version!r}")
-    edge_id, events = data.get("edge_id"), data.get("events")
+    edge_id, events, probe = data.get("edge_id"), data.get("events"), data.get("probe")
     if (
         not isinstance(edge_id, str)
         or not isinstance(events, list)
-        or set(data)
-        != {
-            "v",
-            "edge_id",
-            "events",
-        }
+        or set(data) - {"probe"} != {"v", "edge_id", "events"}
     ):
         raise ContractError("batch must be {v, edge_id, events: [...]}")
-    return edge_id, events
+    if "probe" in data:
+        if not isinstance(probe, str) or not _PROBE.fullmatch(probe):
+            raise ContractError("batch probe must be 1 to 64 letters, digits, '_' or '-'")
+        if events:
+            raise ContractError("a probe batch has no events")
+    return Batch(edge_id, events, probe)
 
 
 def validate_envelope(data: Any) -> Envelope:

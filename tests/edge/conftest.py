@@ -33,12 +33,12 @@ def outbox(writer: Writer) -> Iterator[Outbox]:
 
 @pytest.fixture
 def make_uplink(outbox: Outbox, mosquitto: Mosquitto) -> Iterator[Callable[..., Uplink]]:
-    """Start an uplink for ``outbox`` on the test's broker; stopped at teardown."""
+    """Start an uplink for ``outbox`` (or ``box``) on the test's broker; stopped at teardown."""
     started: list[Uplink] = []
 
-    def make(*, start: bool = True, **settings: Any) -> Uplink:
+    def make(*, start: bool = True, box: Outbox | None = None, **settings: Any) -> Uplink:
         uplink = Uplink(
-            outbox,
+            box or outbox,
             ADDRESS,
             BrokerUrl.parse(mosquitto.url),
             layout=LAYOUT,

@@ -115,11 +115,20 @@ class FakeCentral(Subscriber):
         self.seen: set[int] = set()
         self.highest_contiguous = 0
         self.arrivals: list[float] = []  # time.monotonic() of each batch
+        self.probes: list[str] = []  # the id of each probe, in arrival order
+        self.probe_answer: int | None = None  # when set, each probe is answered with it
         super().__init__(broker_url, LAYOUT.events(ADDRESS), client_id="fake-central")
 
     def received(self, msg: mqtt.MQTTMessage) -> None:
-        edge_id, events = decode_batch(bytes(msg.payload))
+        edge_id, events, probe = decode_batch(bytes(msg.payload))
         assert edge_id == EDGE_ID
+        if probe is not None:
+            with self.lock:
+                self.probes.append(probe)
+                answer = self.probe_answer
+            if answer is not None:
+                self.ack(answer, probe=probe)
+            return
         seqs = [validate_envelope(e).seq for e in events]
         with self.lock:
             self.batches.append(seqs)
@@ -135,8 +144,9 @@ class FakeCentral(Subscriber):
         with self.lock:
             return [seq for batch in self.batches for seq in batch]
 
-    def ack(self, upto: int, edge_id: str = EDGE_ID) -> None:
-        self.publish_ack(encode(Ack(edge_id=edge_id, acked_seq=upto, ts=datetime.now(UTC))))
+    def ack(self, upto: int, edge_id: str = EDGE_ID, *, probe: str | None = None) -> None:
+        ack = Ack(edge_id=edge_id, acked_seq=upto, ts=datetime.now(UTC), probe=probe)
+        self.publish_ack(encode(ack))
 
     def publish_ack(self, raw: bytes) -> None:
         self.client.publish(LAYOUT.ack(ADDRESS), raw, qos=1)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from edge.outbox import Outbox
+from edge.store import Writer
 from edge.uplink import Uplink
 from protocols.contract import EdgeStatus, decode_status
 from tests.edge.support import (
     ADDRESS,
+    EDGE_ID,
     LAYOUT,
     FakeCentral,
     Subscriber,
@@ -248,3 +251,39 @@ def test_max_rate_paces_sending(
     assert elapsed >= expected * 0.8, f"{60 - burst} events in {elapsed:.2f}s at {rate}/s"
     assert elapsed < expected * 3 + 1
     assert max(len(b) for b in central.batches) <= burst
+
+
+@pytest.fixture
+def crashed(tmp_path: Path) -> Iterator[Outbox]:
+    """An outbox of 5 events whose edge died (no clean close): it asks central first."""
+    writer = Writer(tmp_path / "crashed.db")
+    append_many(Outbox(writer, EDGE_ID), 5)
+    writer.close()  # no outbox.close(): nothing says the store was closed cleanly
+    writer = Writer(tmp_path / "crashed.db")
+    box = Outbox(writer, EDGE_ID)
+    yield box
+    box.close()
+    writer.close()
+
+
+def test_a_restored_edge_resyncs_on_the_answer_to_its_probe_not_on_an_earlier_ack(
+    crashed: Outbox, make_uplink: MakeUplink, make_central: MakeCentral
+) -> None:
+    """Central, still working through the dead run's batches, acknowledges them before it
+    gets to the probe: taken for the answer, such an ack would number the new events into
+    a range central is about to fill from the old stream."""
+    assert crashed.restored_seq == 5
+    append_many(crashed, 2)  # recorded after the restart: 6 and 7 until central answers
+    central = make_central()
+    make_uplink(box=crashed, ack_timeout_s=0.3)
+    wait_until(lambda: len(central.probes) >= 2, what="a probe, and another on its timeout")
+    assert len(set(central.probes)) == len(central.probes), "a new id for every probe"
+
+    central.ack(3)  # a batch of the dead run
+    central.ack(4, probe="not-this-edges-probe")
+    central.probe_answer = 8  # central has 8: the edge's 6 and 7 must go to 9 and 10
+    wait_until(lambda: crashed.restored_seq is None, what="the resync")
+
+    assert (crashed.acked_seq, crashed.last_seq) == (8, 10)
+    wait_until(lambda: central.events_received()[:2] == [9, 10], what="the renumbered events")
+    assert rows(crashed) == [9, 10]

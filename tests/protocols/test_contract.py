@@ -66,6 +66,8 @@ def test_every_message_has_a_golden_file() -> None:
     expected = {f"envelope_{kind}" for kind in EVENT_KINDS} | {
         "batch",
         "ack",
+        "probe",
+        "probe_ack",
         "status_online",
         "status_offline",
         "command_dispatch_list",
@@ -102,8 +104,9 @@ def test_golden_production_report_reads_as_the_shop_floor_means_it() -> None:
 
 
 def test_golden_batch_decodes_to_golden_envelopes_and_round_trips() -> None:
-    edge_id, items = decode_batch(raw("batch"))
+    edge_id, items, probe = decode_batch(raw("batch"))
 
+    assert probe is None
     envelopes = [validate_envelope(item) for item in items]
 
     assert edge_id == EDGE.path
@@ -120,6 +123,7 @@ def test_golden_batch_decodes_to_golden_envelopes_and_round_trips() -> None:
     ("name", "decode", "model"),
     [
         ("ack", decode_ack, Ack),
+        ("probe_ack", decode_ack, Ack),
         ("status_online", decode_status, EdgeStatus),
         ("status_offline", decode_status, EdgeStatus),
     ],
@@ -132,6 +136,18 @@ def test_golden_message_round_trips(
     assert type(message) is model
     assert message.edge_id == EDGE.path
     assert canonical(orjson.loads(encode(message))) == canonical(golden(name))
+
+
+def test_golden_probe_is_answered_by_an_ack_that_echoes_its_id() -> None:
+    edge_id, events, probe = decode_batch(raw("probe"))
+    answer = decode_ack(raw("probe_ack"))
+
+    assert (edge_id, events) == (EDGE.path, [])
+    assert probe is not None and answer.probe == probe
+    assert canonical(orjson.loads(encode_batch(edge_id, [], probe=probe))) == canonical(
+        golden("probe")
+    )
+    assert decode_ack(raw("ack")).probe is None, "every other ack, old or new, has none"
 
 
 def test_golden_status_is_birth_and_clean_death() -> None:
@@ -219,7 +235,7 @@ def test_invalid_envelope_holds_its_place_only_when_edge_id_and_seq_are_sound() 
 def test_encode_batch_decodes_to_the_same_envelopes(kinds: list[str]) -> None:
     envelopes = [golden(f"envelope_{kind}") for kind in kinds]
 
-    edge_id, items = decode_batch(encode_batch(EDGE.path, [orjson.dumps(e) for e in envelopes]))
+    edge_id, items, _ = decode_batch(encode_batch(EDGE.path, [orjson.dumps(e) for e in envelopes]))
 
     assert edge_id == EDGE.path
     assert items == envelopes
@@ -230,7 +246,7 @@ def test_encode_batch_decodes_to_the_same_envelopes(kinds: list[str]) -> None:
 
 @pytest.mark.parametrize("edge_id", ['odd "quoted" edge', "ünï/cödé/√/edge", ""])
 def test_encode_batch_escapes_the_edge_id(edge_id: str) -> None:
-    assert decode_batch(encode_batch(edge_id, [])) == (edge_id, [])
+    assert decode_batch(encode_batch(edge_id, [])) == (edge_id, [], None)
 
 
 # -- topics ----------------------------------------------------------------------------------
@@ -382,8 +398,9 @@ def test_doc_examples_are_the_golden_files() -> None:
 
 
 def test_batch_schema_accepts_the_golden_batch_shape() -> None:
-    batch = golden("batch")
-    assert set(batch) == set(BATCH_SCHEMA["required"]) == set(BATCH_SCHEMA["properties"])
+    batch, probe = golden("batch"), golden("probe")
+    assert set(batch) == set(BATCH_SCHEMA["required"])
+    assert set(probe) == set(BATCH_SCHEMA["properties"]) == set(batch) | {"probe"}
     assert BATCH_SCHEMA["additionalProperties"] is False
 
 
@@ -442,7 +459,7 @@ def test_decoders_raise_only_contract_error(value: Any) -> None:
     for decode in (decode_batch, decode_ack, decode_status, decode_command):
         with contextlib.suppress(ContractError):
             decode(text)
-    _, [item] = decode_batch(json.dumps({"v": 1, "edge_id": EDGE.path, "events": [value]}))
+    _, [item], _ = decode_batch(json.dumps({"v": 1, "edge_id": EDGE.path, "events": [value]}))
     with contextlib.suppress(ContractError):
         validate_envelope(item)
 
