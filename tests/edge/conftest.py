@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 
+from edge.api import create_app
+from edge.node import EdgeNode
 from edge.outbox import Outbox
+from edge.settings import ApiTokenSettings, EdgeSettings, MqttSettings, NodeSettings
 from edge.store import Writer
 from edge.uplink import Uplink, UplinkSettings
 from protocols.mqtt import BrokerUrl
 from tests.edge.support import ADDRESS, EDGE_ID, LAYOUT, FakeCentral
-from tests.helpers import Mosquitto
+from tests.helpers import EDGE_API_TOKENS, EDGE_AUTH, Mosquitto, TestClient, free_port
 
 
 @pytest.fixture
@@ -66,3 +69,30 @@ def make_central(mosquitto: Mosquitto) -> Iterator[Callable[..., FakeCentral]]:
     yield make
     for central in made:
         central.close()
+
+
+# The edge API over a node that is never started (the API works from the outbox alone,
+# broker or not); a module with a line of its own defines its own ``node``.
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[EdgeNode]:
+    """A node that is never started: the API works from the outbox alone, broker or not."""
+    settings = EdgeSettings(
+        node=NodeSettings(
+            site=ADDRESS.site,
+            area=ADDRESS.area,
+            line=ADDRESS.line,
+            name=ADDRESS.edge,
+            data_dir=tmp_path,
+        ),
+        mqtt=MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}"),
+        api_tokens=[ApiTokenSettings(**token) for token in EDGE_API_TOKENS],
+    )
+    edge = EdgeNode(settings)
+    yield edge
+    edge.stop()
+
+
+@pytest.fixture
+def client(node: EdgeNode) -> Iterator[TestClient]:
+    with TestClient(create_app(node, manage=False), headers=EDGE_AUTH) as test_client:
+        yield test_client

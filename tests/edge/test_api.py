@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from edge.api import create_app
 from edge.node import EdgeNode
-from edge.settings import ApiTokenSettings, EdgeSettings, MqttSettings, NodeSettings
 from protocols.contract import Command, TopicLayout, encode, validate_envelope
 from tests.edge.support import ADDRESS, EDGE_ID
-from tests.helpers import EDGE_API_TOKENS, EDGE_AUTH, TestClient, free_port
-
-
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[EdgeNode]:
-    """A node that is never started: the API works from the outbox alone, broker or not."""
-    settings = EdgeSettings(
-        node=NodeSettings(
-            site=ADDRESS.site,
-            area=ADDRESS.area,
-            line=ADDRESS.line,
-            name=ADDRESS.edge,
-            data_dir=tmp_path,
-        ),
-        mqtt=MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}"),
-        api_tokens=[ApiTokenSettings(**token) for token in EDGE_API_TOKENS],
-    )
-    edge = EdgeNode(settings)
-    yield edge
-    edge.stop()
-
-
-@pytest.fixture
-def client(node: EdgeNode) -> Iterator[TestClient]:
-    with TestClient(create_app(node, manage=False), headers=EDGE_AUTH) as test_client:
-        yield test_client
+from tests.helpers import TestClient
 
 
 def stored(node: EdgeNode) -> list[tuple[int, str, str]]:

@@ -2,41 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from edge.api import create_app
 from edge.node import EdgeNode
-from edge.settings import ApiTokenSettings, EdgeSettings, MqttSettings, NodeSettings
-from tests.edge.support import ADDRESS, EDGE_ID
-from tests.helpers import EDGE_API_TOKENS, EDGE_AUTH, TestClient, free_port
-
-
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[EdgeNode]:
-    """Never started and without a broker: readiness must not depend on one."""
-    settings = EdgeSettings(
-        node=NodeSettings(
-            site=ADDRESS.site,
-            area=ADDRESS.area,
-            line=ADDRESS.line,
-            name=ADDRESS.edge,
-            data_dir=tmp_path,
-        ),
-        mqtt=MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}"),
-        api_tokens=[ApiTokenSettings(**token) for token in EDGE_API_TOKENS],
-    )
-    edge = EdgeNode(settings)
-    yield edge
-    edge.stop()
-
-
-@pytest.fixture
-def client(node: EdgeNode) -> Iterator[TestClient]:
-    with TestClient(create_app(node, manage=False), headers=EDGE_AUTH) as test_client:
-        yield test_client
+from tests.edge.support import EDGE_ID
+from tests.helpers import TestClient
 
 
 def test_ready_while_the_store_takes_writes_broker_or_not(
