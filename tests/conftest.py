@@ -65,12 +65,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _collect_all_garbage_before_each_module() -> None:
+    """The collection after each test walks only what that test made (the rest is frozen):
+    milliseconds, not the half second a whole heap of imports takes. Here, as each module
+    starts, the whole heap is walked, so what the last module's fixtures leaked warns too."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture(autouse=True)
 def _collect_garbage_after_each_test() -> Iterator[None]:
     """Unclosed sockets and event loops warn when collected; collect here so the test that
     leaked one fails, not whichever test the collector happens to run in later."""
     yield
     gc.collect()
+    gc.freeze()  # what outlives the test is walked again when the next module starts
 
 
 CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
