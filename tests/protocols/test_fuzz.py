@@ -4,6 +4,7 @@ batches give a result or the documented refusal, never anything else."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,19 @@ from floorsync.bench.fuzz_inputs import SEED_SCANS, Mutator
 from floorsync.cli import main as cli
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "barcodes" / "samples.json"
+
+
+def bench(args: list[str]) -> int:
+    """`floorsync bench` in this process. It points the root logger at the stderr it finds,
+    this test's capture, closed afterwards: put the logger back, or a later test's thread
+    logs into a closed file."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return cli(args)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def fuzzed(name: str, tmp_path: Path, examples: int, seed: int = 1) -> Tally:
@@ -54,7 +68,7 @@ def test_bench_fuzz_prints_the_table(capsys: pytest.CaptureFixture[str], tmp_pat
     out = tmp_path / "fuzz.json"
     args = ["bench", "fuzz", "--examples", "200", "--targets", "scan,modbus", "--api-examples", "0"]
     args += ["--json", str(out)]
-    assert cli(args) == 0
+    assert bench(args) == 0
     printed = capsys.readouterr().out
     assert "target" in printed and "crashes" in printed and "valid ex/s" in printed
     figures = json.loads(out.read_text())
@@ -63,5 +77,5 @@ def test_bench_fuzz_prints_the_table(capsys: pytest.CaptureFixture[str], tmp_pat
 
 
 def test_bench_fuzz_refuses_an_unknown_target(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(["bench", "fuzz", "--examples", "10", "--targets", "scan,printer"]) == 2
+    assert bench(["bench", "fuzz", "--examples", "10", "--targets", "scan,printer"]) == 2
     assert "printer" in capsys.readouterr().out
